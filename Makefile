@@ -1,0 +1,30 @@
+# `make all`: set up from scratch, validate every layer, build the release. `make test`: the tests.
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: all setup validate build test lint export clean
+
+all: validate build
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml requirements.lock
+	python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet -c requirements.lock -e ".[dev]"
+	touch $@
+
+validate: setup
+	$(BIN)/cbj-figures validate --all
+
+build: setup
+	$(BIN)/cbj-figures build
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+export: setup
+	$(BIN)/cbj-figures export
+
+clean:
+	rm -rf $(VENV) dist

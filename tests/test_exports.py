@@ -1,0 +1,167 @@
+"""Generated pandera modules and GE suites: written deterministically, used by plain pandas, kept fresh."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cbj_figures.descriptor import load_package
+from cbj_figures.exports import export, run_ge, run_pandera, stale_exports
+from cbj_figures.tables import read_tables
+
+FIXTURE = Path(__file__).parent / "fixtures" / "mini"
+FIGURES = "resources/figures.csv"
+
+
+@pytest.fixture
+def pkg(tmp_path: Path) -> Path:
+    return Path(shutil.copytree(FIXTURE, tmp_path / "pkg"))
+
+
+def replace(root: Path, rel: str, old: str, new: str) -> None:
+    path = root / rel
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_export_is_deterministic_and_fresh(pkg: Path) -> None:
+    written = export(pkg)
+    assert written == sorted(written) and len(written) == 4
+    first = {p: (pkg / p).read_bytes() for p in written}
+    assert stale_exports(pkg) == []
+    export(pkg)
+    assert {p: (pkg / p).read_bytes() for p in written} == first
+    head = (pkg / "validators/pandera/figures.py").read_text(encoding="utf-8").splitlines()[0]
+    assert "generated from schemas/figures.json — do not edit" in head
+
+
+def test_stale_exports_detected(pkg: Path) -> None:
+    export(pkg)
+    replace(pkg, "schemas/figures.json", '"maxLength": 12', '"maxLength": 13')
+    (pkg / "validators/great_expectations/orphan.json").write_text("{}", encoding="utf-8")
+    (pkg / "validators/pandera/sources.py").unlink()
+    found = {(f.rule, f.file) for f in stale_exports(pkg)}
+    assert found == {
+        ("stale-export", "validators/pandera/figures.py"),
+        ("stale-export", "validators/great_expectations/figures.json"),
+        ("stale-export", "validators/great_expectations/orphan.json"),
+        ("stale-export", "validators/pandera/sources.py"),
+    }
+    assert not (pkg / "validators/pandera/sources.py").exists()  # checking writes nothing
+
+
+def test_generated_python_is_ruff_clean(pkg: Path) -> None:
+    ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
+    if not Path(ruff).exists():
+        pytest.skip("ruff not installed")
+    export(pkg)
+    rules = "E,F,W,I,UP,B,SIM,RUF"
+    cmd = [ruff, "check", "--isolated", "--line-length", "120", "--select", rules, "validators/pandera"]
+    done = subprocess.run(cmd, cwd=pkg, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout
+
+
+# Runs in a fresh interpreter in the package folder: only pandas + pandera, nothing of ours importable.
+PLAIN = """
+import importlib.util, json, sys
+import pandera.pandas as pa
+spec = importlib.util.spec_from_file_location("v", "validators/pandera/figures.py")
+mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
+assert "cbj_figures" not in sys.modules
+try:
+    mod.schema.validate(mod.read_csv("resources/figures.csv"), lazy=True)
+    print(json.dumps([]))
+except pa.errors.SchemaErrors as e:
+    cases = e.failure_cases
+    print(json.dumps(sorted({(str(r["column"]), str(r["check"]), str(r["index"])) for _, r in cases.iterrows()})))
+"""
+
+
+def plain_pandera(root: Path) -> list[list[str]]:
+    done = subprocess.run([sys.executable, "-I", "-c", PLAIN], cwd=root, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (None, None, []),
+        (",11.5,", ",abc,", [["value", "type", "2"]]),
+        ("exact", "exactly", [["qualifier", "enum", "0"]]),  # builtin checks report `error`, not `name`
+        ("rev,2023", "rev,1999", [["year", "minimum", "1"]]),
+        (
+            "rev,2023",
+            "rev,2024",
+            [[c, "multiple_fields_uniqueness", i] for c in ("figure_id", "year") for i in "01"],
+        ),
+        ("approx,S02", ",S02", [["qualifier", "not_nullable", "2"]]),
+        ("\nNA,", "\nN,", [["figure_id", "length", "2"]]),
+    ],
+)
+def test_pandera_module_with_plain_pandas(pkg: Path, old: str | None, new: str | None, expected: list) -> None:
+    export(pkg)
+    if old is not None:
+        replace(pkg, FIGURES, old, new)
+    assert plain_pandera(pkg) == sorted(expected)
+
+
+def test_pandera_module_keeps_na_text(pkg: Path) -> None:
+    """The figure id "NA" is a value, not a missing one (pandas' default na_values would drop it)."""
+    export(pkg)
+    replace(pkg, FIGURES, "\nNA,2024", "\nNA,2025")  # harmless; "NA" must still count as present
+    assert plain_pandera(pkg) == []
+
+
+def test_pandera_pattern_is_full_match(pkg: Path) -> None:
+    export(pkg)
+    replace(pkg, "resources/sources.csv", "S03,", "S033,")
+    replace(pkg, FIGURES, ",S03,", ",S033,")
+    code = PLAIN.replace("figures", "sources")
+    done = subprocess.run([sys.executable, "-I", "-c", code], cwd=pkg, capture_output=True, text=True, check=True)
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [["source_id", "pattern", "2"]]
+
+
+def test_run_pandera_locates_lines(pkg: Path) -> None:
+    tables, _ = read_tables(load_package(pkg))
+    assert run_pandera(tables) == []
+    replace(pkg, FIGURES, "exact", "exactly")
+    replace(pkg, FIGURES, "rev,2023", "rev,2024")
+    tables, _ = read_tables(load_package(pkg))
+    found = {(f.layer, f.rule, f.line, f.field) for f in run_pandera(tables)}
+    assert found == {
+        ("pandera", "enum", 2, "qualifier"),
+        ("pandera", "primary-key", 2, "figure_id,year"),
+        ("pandera", "primary-key", 3, "figure_id,year"),
+    }
+
+
+def test_run_ge(pkg: Path) -> None:
+    pytest.importorskip("great_expectations")
+    spec = load_package(pkg)
+    tables, _ = read_tables(spec)
+    assert run_ge(spec, tables) == []
+    replace(pkg, FIGURES, "exact", "exactly")
+    replace(pkg, FIGURES, "rev,2023", "rev,1999")
+    spec = load_package(pkg)
+    tables, _ = read_tables(spec)
+    before = sorted(p for p in pkg.rglob("*"))
+    found = {(f.rule, f.line, f.field) for f in run_ge(spec, tables)}
+    assert found == {("column_values_to_be_in_set", 2, "qualifier"), ("column_values_to_be_between", 3, "year")}
+    assert sorted(p for p in pkg.rglob("*")) == before  # ephemeral: nothing written into the package
+
+
+def test_ge_suite_round_trips(pkg: Path) -> None:
+    gx = pytest.importorskip("great_expectations")
+    export(pkg)
+    suite = json.loads((pkg / "validators/great_expectations/figures.json").read_text(encoding="utf-8"))
+    again = gx.ExpectationSuite(name=suite["name"], expectations=suite["expectations"], meta=suite["meta"])
+    types = [e["type"] for e in again.to_json_dict()["expectations"]]
+    assert types == [e["type"] for e in suite["expectations"]]
+    assert "expect_compound_columns_to_be_unique" in types
+    assert suite["meta"]["generated_from"] == "schemas/figures.json"

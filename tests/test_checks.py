@@ -1,0 +1,727 @@
+"""Consistency rules: each kind on hand-made figures, bad rule files, and the real rules on the real data."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import textwrap
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cbj_figures.checks import KINDS, load_rules, run_checks
+from cbj_figures.descriptor import TableSpec, load_package
+from cbj_figures.printed import parse
+from cbj_figures.tables import read_tables
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# ------------------------------------------------------------------ hand-made tables
+
+
+@dataclass
+class FakeTable:
+    """LoadedTable-like: spec, typed frame, physical lines (header is line 1)."""
+
+    spec: TableSpec
+    frame: pl.DataFrame
+    lines: pl.Series
+
+
+def figures_table(name: str, unit: str, rows: list[tuple]) -> FakeTable:
+    """rows: (figure_id, printed, qualifier[, period[, base_period]])."""
+    fields = [
+        {"name": "figure_id", "type": "string"},
+        {"name": "period", "type": "string"},
+        {"name": "base_period", "type": "string"},
+        {"name": "value", "type": "number", "unit": unit, "printed": "printed", "qualifier": "qualifier"},
+        {"name": "printed", "type": "string"},
+        {"name": "qualifier", "type": "string"},
+    ]
+    data = {f["name"]: [] for f in fields}
+    for row in rows:
+        fid, printed, qualifier, period, base = (*row, None, None)[:5]
+        data["figure_id"].append(fid)
+        data["printed"].append(printed)
+        data["qualifier"].append(qualifier)
+        data["period"].append(period)
+        data["base_period"].append(base)
+        data["value"].append(float(parse(printed, qualifier, unit).value))
+    spec = TableSpec(name, f"resources/{name}.csv", {"fields": fields}, f"schemas/{name}.json", {})
+    return FakeTable(spec, pl.DataFrame(data), pl.Series("line", range(2, len(rows) + 2), dtype=pl.Int64))
+
+
+def plain_table(name: str, rows: list[dict]) -> FakeTable:
+    fields = [{"name": k, "type": "string"} for k in rows[0]]
+    spec = TableSpec(name, f"resources/{name}.csv", {"fields": fields}, f"schemas/{name}.json", {})
+    return FakeTable(spec, pl.DataFrame(rows), pl.Series("line", range(2, len(rows) + 2), dtype=pl.Int64))
+
+
+@pytest.fixture
+def tables():
+    money = figures_table(
+        "money",
+        "CNY million",
+        [
+            ("rev-2023", "3180万元", "exact", "2023"),
+            ("rev-2024", "3.25亿元", "exact", "2024"),
+            ("rev-2025", "5.20亿元", "exact", "2025"),
+            ("products-2025", "4.37亿元", "exact", "2025"),
+            ("operations-2025", "8363.7万元", "exact", "2025"),
+            ("cost-2024", "2.59亿元", "exact", "2024"),
+            ("cost-2025", "4.07亿元", "exact", "2025"),
+            ("hardware-increase", "1.1亿元", "exact", "2025", "2024"),
+            ("wrong-products-2025", "4.73亿元", "exact", "2025"),
+        ],
+    )
+    pct = figures_table(
+        "pct",
+        "percent",
+        [
+            ("share-products", "83.9%", "exact", "2025"),
+            ("share-operations", "16.1%", "exact", "2025"),
+            ("growth-2025", "约60%", "approx", "2025", "2024"),
+            ("growth-products", "41.9%", "exact", "2025", "2024"),
+            ("growth-operations", "393%", "exact", "2025", "2024"),
+            ("cagr", "304.5%", "exact", "2025", "2023"),
+            ("cagr-wrong-period", "304.5%", "exact", "2025", "2022"),
+            ("margin-2025", "21.8%", "exact", "2025"),
+            ("margin-products-2025", "16.8%", "exact", "2025"),
+            ("margin-operations-2025", "47.7%", "exact", "2025"),
+            ("above-20", "超过20%", "more_than", "2026", "2025"),
+        ],
+    )
+    counts = figures_table("counts", "count", [("lessors", "14家", "exact"), ("two", "两家", "exact")])
+    deals = plain_table(
+        "deals",
+        [
+            {"deal_id": "a", "lessor_id": "x", "lessee_id": "g"},
+            {"deal_id": "b", "lessor_id": "y", "lessee_id": "g"},
+            {"deal_id": "c", "lessor_id": "y", "lessee_id": None},
+            {"deal_id": "d", "lessor_id": "z", "lessee_id": None},
+        ],
+    )
+    return {t.spec.name: t for t in (money, pct, counts, deals)}
+
+
+def run(tmp_path: Path, tables, text: str, name: str = "rules.yaml"):
+    folder = tmp_path / "checks"
+    folder.mkdir(exist_ok=True)
+    (folder / name).write_text(textwrap.dedent(text), encoding="utf-8")
+    rules, load_findings = load_rules(tmp_path, tables)
+    findings, recs = run_checks(rules, tables)
+    return load_findings, findings, recs
+
+
+def one_rule(tmp_path, tables, body: str):
+    """Run a single rule; returns (holds, findings)."""
+    load_findings, findings, recs = run(tmp_path, tables, "rules:\n" + textwrap.indent(textwrap.dedent(body), "  "))
+    assert not load_findings, load_findings
+    assert len(recs) == 1
+    return recs[0].holds, findings
+
+
+# ------------------------------------------------------------------ each kind passes and fails
+
+KIND_CASES = {
+    "sum": (
+        """
+        - id: r
+          kind: sum
+          parts: [money/products-2025, money/operations-2025]
+          total: money/rev-2025
+        """,
+        "money/products-2025",
+        "money/wrong-products-2025",
+    ),
+    "shares_sum": (
+        """
+        - id: r
+          kind: shares_sum
+          parts: [pct/share-products, pct/share-operations]
+        """,
+        "pct/share-operations",
+        "pct/margin-products-2025",
+    ),
+    "share": (
+        """
+        - id: r
+          kind: share
+          part: money/products-2025
+          total: money/rev-2025
+          share: pct/share-products
+        """,
+        "money/products-2025",
+        "money/wrong-products-2025",
+    ),
+    "growth": (
+        """
+        - id: r
+          kind: growth
+          new: money/rev-2025
+          old: money/rev-2024
+          growth: pct/growth-2025
+        """,
+        "money/rev-2024",
+        "money/cost-2024",
+    ),
+    "growth-implied-base": (
+        """
+        - id: r
+          kind: sum
+          parts:
+            - before_growth: [money/products-2025, pct/growth-products]
+            - before_growth: [money/operations-2025, pct/growth-operations]
+          total: money/rev-2024
+        """,
+        "pct/growth-products",
+        "pct/growth-2025",
+    ),
+    "cagr": (
+        """
+        - id: r
+          kind: cagr
+          start: money/rev-2023
+          end: money/rev-2025
+          cagr: pct/cagr
+        """,
+        "money/rev-2025",
+        "money/products-2025",
+    ),
+    "ratio": (
+        """
+        - id: r
+          kind: ratio
+          numerator: money/cost-2025
+          denominator: money/rev-2025
+          complement: true
+          scale: 100
+          value: pct/margin-2025
+        """,
+        "money/cost-2025",
+        "money/cost-2024",
+    ),
+    "weighted_mean": (
+        """
+        - id: r
+          kind: weighted_mean
+          values: [pct/margin-products-2025, pct/margin-operations-2025]
+          weights: [pct/share-products, pct/share-operations]
+          mean: pct/margin-2025
+        """,
+        "pct/margin-operations-2025",
+        "pct/growth-products",
+    ),
+    "order": (
+        """
+        - id: r
+          kind: order
+          operands:
+            - money/hardware-increase
+            - difference: [money/cost-2025, money/cost-2024]
+        """,
+        "money/cost-2024",
+        "money/rev-2025",
+    ),
+    "bound": (
+        """
+        - id: r
+          kind: bound
+          value:
+            product:
+              - difference: [{ratio: [money/rev-2025, money/rev-2024]}, 1]
+              - 100
+          bound: pct/above-20
+        """,
+        "money/rev-2024",
+        "money/products-2025",
+    ),
+    "count": (
+        """
+        - id: r
+          kind: count
+          table: deals
+          where: {lessee_id: g}
+          distinct: lessor_id
+          target: counts/two
+        """,
+        "g}",
+        "x}",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", KIND_CASES)
+def test_each_kind_passes_and_fails(tmp_path, tables, kind):
+    body, good, bad = KIND_CASES[kind]
+    holds, findings = one_rule(tmp_path, tables, body)
+    assert holds and not findings
+    holds, findings = one_rule(tmp_path, tables, body.replace(good, bad))
+    assert not holds
+    assert len(findings) == 1 and findings[0].layer == "consistency" and findings[0].rule == "r"
+
+
+def test_sum_failure_points_at_the_printed_total(tmp_path, tables):
+    """4.73亿元 instead of 4.37亿元: the finding names the total's file, line and field, with both intervals."""
+    body = KIND_CASES["sum"][0].replace("money/products-2025", "money/wrong-products-2025")
+    _, (f,) = one_rule(tmp_path, tables, body)
+    assert (f.file, f.line, f.field) == ("resources/money.csv", 4, "value")
+    assert f.printed == "[519.5, 520.5]"
+    assert f.computed == "[556.136, 557.138]"
+    assert "5.20亿元" in f.message
+
+
+def test_float_tolerance_would_have_failed_the_correct_sum(tmp_path, tables):
+    """Why intervals: 437 + 83.637 = 520.637 is 0.12 % off 520, yet 5.20亿元 is correctly rounded."""
+    assert abs((437 + 83.637) - 520) / 520 > 0.001
+    holds, _ = one_rule(tmp_path, tables, KIND_CASES["sum"][0])
+    assert holds
+
+
+def test_cagr_years_must_agree_with_the_figures_periods(tmp_path, tables):
+    body = KIND_CASES["cagr"][0].replace("pct/cagr", "pct/cagr-wrong-period")
+    load_findings, _, _ = run(tmp_path, tables, "rules:\n" + textwrap.indent(textwrap.dedent(body), "  "))
+    (f,) = load_findings
+    assert "disagree on the CAGR period" in f.message and f.line == 3
+
+
+def test_count_ops_and_cross_table_counts(tmp_path, tables):
+    holds, _ = one_rule(
+        tmp_path,
+        tables,
+        """
+        - id: r
+          kind: count
+          table: deals
+          distinct: lessor_id
+          op: le
+          target: counts/lessors
+        """,
+    )
+    assert holds
+    holds, findings = one_rule(
+        tmp_path,
+        tables,
+        """
+        - id: r
+          kind: count
+          table: deals
+          op: ge
+          target: 5
+        """,
+    )
+    assert not holds and findings[0].file == "resources/deals.csv" and findings[0].line is None
+    holds, _ = one_rule(
+        tmp_path,
+        tables,
+        """
+        - id: r
+          kind: count
+          table: deals
+          where: {lessor_id: [x, z]}
+          target: {count: {table: counts, where: {figure_id: [lessors, two]}}}
+        """,
+    )
+    assert holds
+
+
+def test_order_strict_and_chain(tmp_path, tables):
+    chain = """
+        - id: r
+          kind: order
+          strict: true
+          operands: [money/rev-2023, money/rev-2024, money/rev-2025]
+        """
+    assert one_rule(tmp_path, tables, chain)[0]
+    holds, (f,) = one_rule(
+        tmp_path, tables, chain.replace("money/rev-2024, money/rev-2025", "money/rev-2025, money/rev-2024")
+    )
+    assert not holds and f.line == 3  # the pair (2025, 2024) fails at rev-2024's row
+    rounded = "- {id: r, kind: order, strict: true, operands: [money/rev-2024, money/rev-2024]}"
+    assert one_rule(tmp_path, tables, rounded)[0]  # two roundings of 3.25亿元 may differ
+    same = "- {id: r, kind: order, strict: true, operands: [counts/two, counts/two]}"
+    assert not one_rule(tmp_path, tables, same)[0]
+    assert one_rule(tmp_path, tables, same.replace("strict: true", "strict: false"))[0]
+
+
+def test_bound_with_a_printed_literal(tmp_path, tables):
+    body = """
+        - id: r
+          kind: bound
+          value: counts/lessors
+          bound: {printed: 十余家, qualifier: more_than, unit: count}
+        """
+    assert one_rule(tmp_path, tables, body)[0]
+    holds, (f,) = one_rule(tmp_path, tables, body.replace("十余家", "二十余家"))
+    assert not holds and (f.file, f.line) == ("resources/counts.csv", 2)
+
+
+def test_compare_kind(tmp_path, tables):
+    body = """
+        - id: r
+          kind: compare
+          computed: {sum: [money/products-2025, money/operations-2025]}
+          printed: money/rev-2025
+        """
+    assert one_rule(tmp_path, tables, body)[0]
+    assert one_rule(tmp_path, tables, body + "  op: ge\n")[0]
+    assert not one_rule(tmp_path, tables, body + "  op: below\n")[0]
+
+
+def test_reconciliation_of_every_rule(tmp_path, tables):
+    _, findings, recs = run(tmp_path, tables, "rules:\n" + textwrap.indent(textwrap.dedent(KIND_CASES["sum"][0]), "  "))
+    (rec,) = recs
+    assert not findings
+    assert (rec.rule, rec.kind, rec.holds, rec.waived) == ("r", "sum", True, None)
+    assert (rec.computed, rec.printed) == ("[520.136, 521.138]", "[519.5, 520.5]")
+
+
+# ------------------------------------------------------------------ waivers
+
+
+def test_waiver_silences_one_failing_rule_with_its_reason(tmp_path, tables):
+    body = KIND_CASES["sum"][0].replace("money/products-2025", "money/wrong-products-2025")
+    text = "rules:\n" + textwrap.indent(textwrap.dedent(body), "  ")
+    text += "waivers:\n  - rule: r\n    reason: the article misprints the product revenue\n"
+    load_findings, findings, (rec,) = run(tmp_path, tables, text)
+    assert not load_findings and not findings
+    assert rec.waived == "the article misprints the product revenue" and not rec.holds
+
+
+def test_waiver_of_a_holding_rule_is_reported(tmp_path, tables):
+    text = "rules:\n" + textwrap.indent(textwrap.dedent(KIND_CASES["sum"][0]), "  ")
+    text += "waivers:\n  - {rule: r, reason: no longer needed}\n"
+    _, findings, _ = run(tmp_path, tables, text)
+    assert [f.message for f in findings] == ["waived rule now holds: remove its waiver"]
+
+
+@pytest.mark.parametrize(
+    ("waiver", "message"),
+    [
+        ("- {rule: r}", "needs a non-empty written 'reason'"),
+        ("- {rule: r, reason: '  '}", "needs a non-empty written 'reason'"),
+        ("- {rule: nope, reason: x}", "waiver names unknown rule 'nope'"),
+        ("- {rule: r, reason: x, scope: all}", "exactly 'rule' and 'reason'"),
+    ],
+)
+def test_bad_waivers(tmp_path, tables, waiver, message):
+    text = "rules:\n" + textwrap.indent(textwrap.dedent(KIND_CASES["sum"][0]), "  ") + "waivers:\n  " + waiver + "\n"
+    load_findings, _, _ = run(tmp_path, tables, text)
+    (f,) = load_findings
+    assert message in f.message and f.file == "checks/rules.yaml" and f.line == 8
+
+
+# ------------------------------------------------------------------ bad rule files
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ("rules:\n  - id: a\n    kind: sum\n   parts: [x\n", 4, "broken YAML"),
+        ("rules:\n  - id: a\n    kind: [unclosed\n", 4, "broken YAML"),
+        ("rules:\n  - id: a\n    kind: summ\n    parts: []\n", 3, "unknown kind 'summ'"),
+        ("rules:\n  - id: a\n    kind: sum\n    parts: [money/rev-2025]\n", 2, "missing key(s) total"),
+        (
+            "rules:\n  - id: a\n    kind: sum\n    parts:\n      - money/rev-2025\n      - nosuch/x\n"
+            "    total: money/rev-2025\n",
+            6,
+            "unknown table 'nosuch'",
+        ),
+        (
+            "rules:\n  - id: a\n    kind: sum\n    parts: [money/rev-2025]\n    total: money/rev-2099\n",
+            5,
+            "no figure 'rev-2099' in table 'money'",
+        ),
+        (
+            "rules:\n  - id: a\n    kind: sum\n    parts: [money/rev-2025/printed]\n    total: money/rev-2025\n",
+            4,
+            "field 'printed' of 'money' is not a figure field",
+        ),
+        (
+            "rules:\n  - id: a\n    kind: count\n    table: deals\n    where: {lessor: x}\n    target: 2\n",
+            5,
+            "table 'deals' has no field 'lessor'",
+        ),
+        ("rules:\n  - id: a\n    kind: sum\n    parts: [deals/a]\n    total: 1\n", 4, "has no figure_id column"),
+        (
+            "rules:\n  - id: a\n    kind: sum\n    parts: [1]\n    total: 1\n    tolerance: 0.01\n",
+            6,
+            "unknown key 'tolerance'",
+        ),
+        ("rules:\n  - id: a\n    kind: sum\n    parts: [{sqrt: [1]}]\n    total: 1\n", 4, "unknown expression 'sqrt'"),
+        ("rules:\n  - id: a\n    kind: sum\n    parts: [{ratio: [1]}]\n    total: 1\n", 4, "ratio takes a list of 2"),
+        ("rules:\n  - kind: sum\n", 2, "needs a string 'id'"),
+        (
+            "rules:\n  - {id: a, kind: sum, parts: [1], total: 1}\n  - {id: a, kind: sum, parts: [1], total: 1}\n",
+            3,
+            "duplicate rule id",
+        ),
+        ("rules:\n  - id: a\n    id: b\n", 3, "duplicate key 'id'"),
+        ("rule:\n  - id: a\n", 1, "unknown top-level key 'rule'"),
+        ("- a\n- b\n", 1, "must be a mapping"),
+        (
+            "rules:\n  - id: a\n    kind: bound\n    value: 1\n    bound: money/rev-2025\n",
+            2,
+            "'side' must be above or below",
+        ),
+        (
+            "rules:\n  - id: a\n    kind: sum\n    parts: [{printed: 约5家, unit: count}]\n    total: 1\n",
+            4,
+            "says approx (约)",
+        ),
+        ("rules:\n  - id: a\n    kind: sum\n    parts: [{const: 1.5}]\n    total: 1\n", None, None),
+    ],
+)
+def test_bad_rule_files_give_one_clear_located_finding(tmp_path, tables, text, line, message):
+    load_findings, _, _ = run(tmp_path, tables, text, name="bad.yaml")
+    if message is None:  # decimals written in YAML are read from their digits, not as floats
+        assert not load_findings
+        return
+    assert len(load_findings) == 1, load_findings
+    (f,) = load_findings
+    assert message in f.message
+    assert (f.layer, f.file, f.line) == ("consistency", "checks/bad.yaml", line)
+
+
+def test_unevaluable_rule_is_a_finding_not_a_traceback(tmp_path, tables):
+    holds, (f,) = one_rule(
+        tmp_path,
+        tables,
+        """
+        - id: r
+          kind: ratio
+          numerator: money/rev-2025
+          denominator: {difference: [money/rev-2025, money/rev-2025]}
+          value: pct/margin-2025
+        """,
+    )
+    assert not holds and "cannot evaluate" in f.message and "contains 0" in f.message
+
+
+def test_no_checks_folder_means_no_rules(tmp_path, tables):
+    assert load_rules(tmp_path, tables) == ([], [])
+
+
+# ------------------------------------------------------------------ the real rules on the real data
+
+# rule id -> (table, key of the row, new printed text, or {column: new cell}) breaking it; the
+# broken row is the one the rule reports (the printed figure it compares).
+BREAKS: dict[str, tuple[str, str, str | dict]] = {
+    "jiliu-segments-sum-2025": ("company_financials", "jiliu-revenue-2025-total", "5.90亿元"),
+    "jiliu-segment-shares-sum-2025": ("company_ratios", "jiliu-revenue-share-2025-products", "93.9%"),
+    "jiliu-segment-share-2025-products": ("company_ratios", "jiliu-revenue-share-2025-products", "73.9%"),
+    "jiliu-segment-share-2025-operations": ("company_ratios", "jiliu-revenue-share-2025-operations", "26.1%"),
+    "jiliu-products-share-more-than-80-2025": ("company_ratios", "jiliu-revenue-share-2025-products", "73.9%"),
+    "jiliu-segment-growth-implies-2024-total": ("company_financials", "jiliu-revenue-2024-total", "3.52亿元"),
+    "jiliu-revenue-cagr-2023-2025": ("company_ratios", "jiliu-revenue-cagr-2023-2025", "340.5%"),
+    "jiliu-revenue-growth-2024": ("company_ratios", "jiliu-revenue-growth-2024", "约290%"),
+    "jiliu-revenue-growth-2025": ("company_ratios", "jiliu-revenue-growth-2025", "约80%"),
+    "jiliu-revenue-increases-2023-2025": ("company_financials", "jiliu-revenue-2024-total", "0.25亿元"),
+    "jiliu-gross-margin-2024": ("company_ratios", "jiliu-gross-margin-2024-total", "25.1%"),
+    "jiliu-gross-margin-2025": ("company_ratios", "jiliu-gross-margin-2025-total", "25.8%"),
+    "jiliu-margin-mix-2025": ("company_ratios", "jiliu-gross-margin-2025-total", "23.8%"),
+    "jiliu-margin-mix-2024": ("company_ratios", "jiliu-gross-margin-2024-total", "20.9%"),
+    "jiliu-margin-between-segments-2024": ("company_ratios", "jiliu-gross-margin-2024-total", "17.1%"),
+    "jiliu-margin-between-segments-2025": ("company_ratios", "jiliu-gross-margin-2025-total", "15.8%"),
+    "jiliu-gross-margin-rises": ("company_ratios", "jiliu-gross-margin-2025-total", "19.8%"),
+    "jiliu-products-margin-falls": ("company_ratios", "jiliu-gross-margin-2024-products", "15.2%"),
+    "jiliu-operations-margin-falls": ("company_ratios", "jiliu-gross-margin-2024-operations", "46.1%"),
+    "jiliu-cost-of-sales-rises": ("company_financials", "jiliu-cost-of-sales-2025", "2.07亿元"),
+    "jiliu-hardware-increase-within-cost-increase": (
+        "company_financials",
+        "jiliu-hardware-cost-increase-2025",
+        "1.6亿元",
+    ),
+    "jiliu-hardware-increase-within-hardware-cost": (
+        "company_financials",
+        "jiliu-hardware-cost-increase-2025",
+        "3.6亿元",
+    ),
+    "jiliu-ps-2025": ("valuation_multiples", "jiliu-ps-2025", "约27.6倍"),
+    "jiliu-valuation-above-d-round": ("company_financials", "jiliu-post-money-valuation-d", "约9.16亿元"),
+    "peer-ps-range-ordered": ("valuation_multiples", "software-infrastructure-ps-high", "10—2倍"),
+    "jiliu-ps-above-it-integrators": ("valuation_multiples", "it-integrators-ps-typical", "不超过19倍"),
+    "jiliu-top5-share-2024": ("company_ratios", "jiliu-top5-customer-share-2024", "88.9%"),
+    "jiliu-top5-share-2025": ("company_ratios", "jiliu-top5-customer-share-2025", "66.6%"),
+    "jiliu-top1-share-2024": ("company_ratios", "jiliu-top1-customer-share-2024", "69.0%"),
+    "jiliu-top1-share-2025": ("company_ratios", "jiliu-top1-customer-share-2025", "26.6%"),
+    "jiliu-customer-revenue-order-2024": ("company_financials", "jiliu-top5-customer-revenue-2024", "1.211亿元"),
+    "jiliu-customer-revenue-order-2025": ("company_financials", "jiliu-top5-customer-revenue-2025", "0.842亿元"),
+    "jiliu-customer-concentration-falls": ("company_ratios", "jiliu-top5-customer-share-2024", "48.9%"),
+    "jiliu-supplier-concentration-falls": ("company_ratios", "jiliu-supplier-concentration-2023", "50.7%"),
+    "jiliu-rd-ratio-falls": ("company_ratios", "jiliu-rd-expense-ratio-2023", "6.3%"),
+    "jiliu-net-current-liabilities-grow": ("company_financials", "jiliu-net-current-liabilities-2025", "0.29亿元"),
+    "jiliu-product-customers-grow": ("company_counts", "jiliu-customers-2025-products", "8名"),
+    "jiliu-product-projects-grow": ("company_counts", "jiliu-projects-2025-products", "9个"),
+    "jiliu-operations-customers-grow": ("company_counts", "jiliu-customers-2025-operations", "1名"),
+    "jiliu-market-share-2025": ("company_ratios", "jiliu-market-share-2025", "约2.1%"),
+    "ai-compute-cluster-market-cagr-2021-2025": (
+        "industry_ratios",
+        "ai-compute-cluster-market-cagr-2021-2025",
+        "38.4%",
+    ),
+    "ai-compute-cluster-market-grows-to-2030": ("market_size", "ai-compute-cluster-market-2030", "391亿元"),
+    "commercial-space-2026-forecast-implies-growth": (
+        "industry_ratios",
+        "commercial-space-market-growth-2026",
+        "超过30%",
+    ),
+    "commercial-launches-within-total-2025": ("industry_counts", "china-launches-2025", "42次"),
+    "commercial-launch-share-2025": ("industry_ratios", "china-commercial-launch-share-2025", "首超60%"),
+    "leasing-companies-more-than-ten": ("industry_counts", "leasing-companies-in-satellite-business-2026", "9家"),
+    "named-lessors-within-fourteen": ("industry_counts", "leasing-companies-in-satellite-business-2026", "4家"),
+    "named-lessors-at-least-five": ("leasing_deals", "changjiang-2026-01", {"lessor_id": "zhongyin_financial_leasing"}),
+    "named-lessors-are-the-leasing-entities": (
+        "leasing_deals",
+        "changjiang-2026-01",
+        {"lessor_id": "zhongyin_financial_leasing"},
+    ),
+    "guodian-gaoke-two-lessors": ("industry_counts", "leasing-companies-investing-in-guodian-gaoke-2026", "三家"),
+}
+
+
+def copy_package(tmp_path: Path) -> Path:
+    dest = tmp_path / "pkg"
+    dest.mkdir()
+    shutil.copy(ROOT / "datapackage.json", dest)
+    for folder in ("schemas", "resources", "checks"):
+        shutil.copytree(ROOT / folder, dest / folder)
+    return dest
+
+
+def edit_row(root: Path, table: str, key: str, change: str | dict) -> int:
+    """Change one row of a CSV (printed text and, consistently, its value; or given cells).
+    Returns the row's physical line."""
+    path = root / "resources" / f"{table}.csv"
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.reader(fh)
+        header = next(reader)
+        rows = [(reader.line_num, row) for row in reader]
+    (line, row) = next((n, r) for n, r in rows if r[0] == key)
+    cells = dict(zip(header, row, strict=True))
+    if isinstance(change, str):
+        unit = next(f["unit"] for f in load_package(root).tables[table].schema["fields"] if f["name"] == "value")
+        cells["printed"] = change
+        cells["value"] = format(parse(change, cells["qualifier"], unit).value.normalize(), "f")
+    else:
+        cells.update(change)
+    row[:] = [cells[h] for h in header]
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(r for _, r in rows)
+    return line
+
+
+def check_package(root: Path):
+    pkg = load_package(root)
+    tables, table_findings = read_tables(pkg)
+    assert not table_findings
+    rules, load_findings = load_rules(root, tables)
+    findings, recs = run_checks(rules, tables)
+    return rules, load_findings, findings, recs
+
+
+def test_real_rules_all_hold_on_the_real_data():
+    rules, load_findings, findings, recs = check_package(ROOT)
+    assert not load_findings and not findings
+    assert len(recs) == len(rules) >= 40
+    assert all(r.holds and r.waived is None for r in recs)
+
+
+def test_every_real_rule_has_a_breaking_test():
+    rules, *_ = check_package(ROOT)
+    assert {r.id for r in rules} == set(BREAKS)
+
+
+@pytest.mark.parametrize("rule_id", sorted(BREAKS))
+def test_each_real_rule_fails_at_the_right_row_when_a_figure_is_wrong(tmp_path, rule_id):
+    table, key, change = BREAKS[rule_id]
+    root = copy_package(tmp_path)
+    line = edit_row(root, table, key, change)
+    _, load_findings, findings, recs = check_package(root)
+    assert not load_findings
+    assert not next(r for r in recs if r.rule == rule_id).holds
+    mine = [f for f in findings if f.rule == rule_id]
+    assert mine, f"{rule_id} did not fail"
+    expected_line = None if isinstance(change, dict) else line  # a count is reported on its table
+    assert any(f.file == f"resources/{table}.csv" and f.line == expected_line for f in mine), mine
+
+
+def test_real_sum_rule_fails_on_a_swapped_digit(tmp_path):
+    """4.73亿元 instead of 4.37亿元 fails at the printed total (company_financials.csv line 4)."""
+    root = copy_package(tmp_path)
+    edit_row(root, "company_financials", "jiliu-revenue-2025-products", "4.73亿元")
+    _, _, findings, _ = check_package(root)
+    (f,) = [f for f in findings if f.rule == "jiliu-segments-sum-2025"]
+    assert (f.file, f.line, f.field) == ("resources/company_financials.csv", 4, "value")
+    assert (f.computed, f.printed) == ("[556.136, 557.138]", "[519.5, 520.5]")
+
+
+def test_real_intervals_are_the_documented_evidence():
+    *_, recs = check_package(ROOT)
+    by_id = {r.rule: r for r in recs}
+    assert by_id["jiliu-segments-sum-2025"].computed == "[520.136, 521.138]"
+    assert by_id["jiliu-revenue-cagr-2023-2025"].printed == "[304.45, 304.55]"
+    assert Decimal("304.5") > Decimal(by_id["jiliu-revenue-cagr-2023-2025"].computed.split(",")[0][1:])
+
+
+KEYS = (
+    "id",
+    "kind",
+    "parts",
+    "total",
+    "part",
+    "share",
+    "value",
+    "bound",
+    "side",
+    "operands",
+    "strict",
+    "table",
+    "where",
+    "distinct",
+    "op",
+    "target",
+    "values",
+    "weights",
+    "mean",
+    "ratio",
+    "sum",
+    "const",
+    "count",
+    "printed",
+)
+operands = st.sampled_from(
+    ["money/rev-2025", "money/rev-2024", "pct/share-products", "counts/two", "deals", "lessor_id", "above", "le"]
+) | st.lists(st.sampled_from(["money/rev-2025", "pct/above-20", "counts/lessors"]), min_size=1, max_size=3)
+yaml_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 5) | st.sampled_from(["money/rev-2025", "deals", "sum", "x", "1.5"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(list(KEYS)), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data(), kind=st.sampled_from([*KINDS, "nope"]))
+def test_any_rule_shape_gives_findings_never_a_traceback(tmp_path, tables, data, kind):
+    """Random values under a kind's own keys (and stray keys): findings, never an exception."""
+    required, optional = KINDS.get(kind, ((), ()))
+    rule = {"id": "f", "kind": kind}
+    for key in required:
+        rule[key] = data.draw(yaml_values | operands, label=key)
+    rule.update(data.draw(st.dictionaries(st.sampled_from([*optional, *KEYS]), yaml_values, max_size=2)))
+    folder = tmp_path / "checks"
+    folder.mkdir(exist_ok=True)
+    (folder / "fuzz.yaml").write_text(yaml.safe_dump({"rules": [rule]}, allow_unicode=True), encoding="utf-8")
+    rules, findings = load_rules(tmp_path, tables)
+    assert all(f.file == "checks/fuzz.yaml" for f in findings)
+    assert len(rules) + len(findings) >= 1
+    run_checks(rules, tables)

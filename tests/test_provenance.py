@@ -1,0 +1,196 @@
+"""Provenance: quotes in the source text, printed figures in quotes and equal to stored values, pinned texts."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from cbj_figures.descriptor import load_package
+from cbj_figures.provenance import ArticleText, check_provenance, file_digest, locate_quote
+from cbj_figures.tables import read_tables
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def copy_package(tmp_path: Path) -> Path:
+    dest = tmp_path / "pkg"
+    dest.mkdir()
+    shutil.copy(ROOT / "datapackage.json", dest)
+    for folder in ("schemas", "resources"):
+        shutil.copytree(ROOT / folder, dest / folder)
+    return dest
+
+
+def edit_cells(root: Path, table: str, key: str, **cells: str) -> int:
+    """Set cells of the row whose first column is `key`; returns its physical line."""
+    path = root / "resources" / f"{table}.csv"
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.reader(fh)
+        header = next(reader)
+        rows = [(reader.line_num, row) for row in reader]
+    line, row = next((n, r) for n, r in rows if r[0] == key)
+    for name, value in cells.items():
+        row[header.index(name)] = value
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(r for _, r in rows)
+    return line
+
+
+def provenance(root: Path):
+    pkg = load_package(root)
+    tables, _ = read_tables(pkg)
+    return check_provenance(pkg, tables)
+
+
+def test_real_package_has_full_provenance():
+    assert provenance(ROOT) == []
+
+
+def test_edited_quote_fails_at_its_row(tmp_path):
+    root = copy_package(tmp_path)
+    line = edit_cells(
+        root, "company_financials", "jiliu-revenue-2025-products", quote="2025年,基流科技AI算力集群产品收入达4.37亿元"
+    )
+    findings = provenance(root)
+    (f,) = [f for f in findings if f.rule == "quote-not-in-source"]
+    assert (f.layer, f.file, f.line, f.field) == ("provenance", "resources/company_financials.csv", line, "quote")
+    assert line == 5
+    assert "differs at '达4.37亿元'" in f.message  # where the match stops
+
+
+def test_quote_is_looked_up_only_in_its_own_article(tmp_path):
+    """基流科技's revenue is not in the leasing article (lines 96-170), even though the file holds it."""
+    root = copy_package(tmp_path)
+    line = edit_cells(root, "company_financials", "jiliu-revenue-2024-total", source_id="cbj-leasing-space")
+    (f,) = provenance(root)
+    assert (f.rule, f.line, f.field) == ("quote-not-in-source", line, "quote")
+
+
+def test_quote_with_punctuation_changed_fails(tmp_path):
+    """Only line breaks are removed: a half-width comma for the printed full-width one is a change."""
+    root = copy_package(tmp_path)
+    edit_cells(
+        root, "company_financials", "jiliu-revenue-2023-total", quote="2023—2025年，公司收入由3180万元增至5.20亿元"
+    )
+    assert [f.rule for f in provenance(root)] == ["quote-not-in-source"]
+
+
+def test_printed_figure_must_be_in_the_quote(tmp_path):
+    root = copy_package(tmp_path)
+    line = edit_cells(
+        root, "company_ratios", "jiliu-gross-margin-2025-total", quote="基流科技整体毛利率由2024年的20.1%"
+    )
+    (f,) = provenance(root)
+    assert (f.rule, f.file, f.line, f.field) == (
+        "printed-not-in-quote",
+        "resources/company_ratios.csv",
+        line,
+        "printed",
+    )
+
+
+def test_stored_value_must_be_the_exact_conversion(tmp_path):
+    root = copy_package(tmp_path)
+    line = edit_cells(root, "company_financials", "jiliu-revenue-2025-operations", value="83.64")
+    (f,) = provenance(root)
+    assert (f.rule, f.line, f.field) == ("printed-value-mismatch", line, "value")
+    assert "8363.7万元" in f.message and "83.637" in f.message
+
+
+def test_qualifier_word_must_match_the_qualifier(tmp_path):
+    root = copy_package(tmp_path)
+    line = edit_cells(root, "company_ratios", "jiliu-market-share-2025", qualifier="exact")
+    (f,) = provenance(root)
+    assert (f.rule, f.line, f.field) == ("printed-unparseable", line, "printed")
+    assert "says approx (约)" in f.message
+
+
+def test_nullable_figure_field_in_another_column(tmp_path):
+    """leasing_deals.amount uses amount_printed / amount_qualifier; empty amounts are fine."""
+    root = copy_package(tmp_path)
+    line = edit_cells(root, "leasing_deals", "zhaoyin-2026-01-16", amount="3")
+    (f,) = provenance(root)
+    assert (f.rule, f.file, f.line, f.field) == (
+        "printed-value-mismatch",
+        "resources/leasing_deals.csv",
+        line,
+        "amount",
+    )
+
+
+def test_verbatim_names_must_occur_in_the_text(tmp_path):
+    root = copy_package(tmp_path)
+    line = edit_cells(root, "entities", "guodian_gaoke", short_name_zh="国电高科技")
+    (f,) = provenance(root)
+    assert (f.rule, f.file, f.line, f.field) == (
+        "verbatim-not-in-source",
+        "resources/entities.csv",
+        line,
+        "short_name_zh",
+    )
+
+
+def test_stale_text_hash_and_size_fail(tmp_path):
+    root = copy_package(tmp_path)
+    text = root / "resources" / "sources" / "000_d31d061fede478c7.txt"
+    text.write_bytes(text.read_bytes() + b"\n")
+    rules = sorted(f.rule for f in provenance(root) if f.file == "datapackage.json")
+    assert rules == ["text-bytes", "text-hash"]
+
+
+def test_declared_hash_must_be_sha256(tmp_path):
+    root = copy_package(tmp_path)
+    desc = json.loads((root / "datapackage.json").read_text(encoding="utf-8"))
+    text_res = next(r for r in desc["resources"] if r.get("format") == "txt")
+    text_res["hash"] = "0" * 32
+    (root / "datapackage.json").write_text(json.dumps(desc, ensure_ascii=False), encoding="utf-8")
+    (f,) = provenance(root)
+    assert f.rule == "text-hash" and "sha256" in f.message and f.field.endswith(".hash")
+
+
+def test_unresolvable_source_is_reported(tmp_path):
+    root = copy_package(tmp_path)
+    line = edit_cells(root, "sources", "jiliu-prospectus", reported_in="")
+    findings = provenance(root)
+    assert any(f.rule == "source-text" and f.line == line and "neither a text_resource" in f.message for f in findings)
+
+
+def test_file_digest_matches_hashlib(tmp_path):
+    path = tmp_path / "x.txt"
+    path.write_bytes("基流科技\n".encode())
+    assert file_digest(path) == (hashlib.sha256("基流科技\n".encode()).hexdigest(), 13)
+
+
+@pytest.mark.parametrize(
+    ("quote", "line"),
+    [
+        ("第一行", 2),
+        ("第一行第二行", 2),  # a break inside a sentence, with blanks around it, is removed
+        ("二行 中间", 4),
+        ("中间有空格", 4),
+        ("第一行 第二行", None),  # nothing else is normalised
+        ("结尾", None),  # outside the article's lines
+        ("第一行\n第二行", None),
+        ("", None),
+    ],
+)
+def test_article_text_matching_and_lines(quote, line):
+    text = "标题\n第一行  \n\n  第二行 中间有空格\n结尾"
+    art = ArticleText.from_text(text, 2, 4)
+    assert art.joined == "第一行第二行 中间有空格"
+    assert art.find(quote) == line
+
+
+def test_locate_quote_follows_reported_in():
+    pkg = load_package(ROOT)
+    tables, _ = read_tables(pkg)
+    assert locate_quote(pkg, tables, "jiliu-prospectus", "利润分别为2030万元和3110万元") == 13
+    assert locate_quote(pkg, tables, "cbj-leasing-space", "节加速入场") == 118
+    assert locate_quote(pkg, tables, "cbj-leasing-space", "基流科技") is None

@@ -1,0 +1,182 @@
+"""`cbj-figures`: validate, build, diff, cite, export, dictionary.
+
+Exit codes: 0 valid, 1 invalid, 2 unusable input or usage. No traceback reaches the user.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from .descriptor import PackageError
+from .report import Report
+
+PROFILE_ENV = "CBJ_DATAPACKAGE_PROFILE"
+
+
+def default_profile(root: Path) -> Path | None:
+    """The official v2 profile: $CBJ_DATAPACKAGE_PROFILE, else ../shared/profiles beside the package."""
+    candidates = [os.environ.get(PROFILE_ENV)] if os.environ.get(PROFILE_ENV) else []
+    for base in (root, *root.parents[:2]):
+        candidates.append(str(base / ".." / "shared" / "profiles" / "datapackage-2.0" / "datapackage.json"))
+    return next((Path(c).resolve() for c in candidates if Path(c).is_file()), None)
+
+
+def validate(root: Path, *, with_ge: bool, profile: Path | None) -> Report:
+    """Run the layers in order: descriptor -> tables -> pandera -> consistency -> provenance -> GE."""
+    from . import checks, descriptor, exports, provenance, tables
+
+    report = Report(package=str(root))
+    pkg = descriptor.load_package(root)
+
+    def layer(name: str, run: Callable[[], list]) -> None:
+        report.layers_run.append(name)
+        report.findings.extend(run())
+
+    if profile is None:
+        report.skipped["official-profile"] = f"no Data Package v2 profile found; pass --profile or set {PROFILE_ENV}"
+    layer("descriptor", lambda: descriptor.check_descriptor(pkg, profile) + exports.stale_exports(root))
+    loaded, table_findings = tables.read_tables(pkg)
+    layer("tables", lambda: table_findings)
+    layer("pandera", lambda: exports.run_pandera(loaded))
+
+    def consistency() -> list:
+        rules, rule_findings = checks.load_rules(root, loaded)
+        failures, reconciliations = checks.run_checks(rules, loaded)
+        report.reconciliations.extend(reconciliations)
+        return rule_findings + failures
+
+    layer("consistency", consistency)
+    layer("provenance", lambda: provenance.check_provenance(pkg, loaded))
+    if with_ge:
+        layer("great_expectations", lambda: exports.run_ge(pkg, loaded))
+    else:
+        report.skipped["great_expectations"] = "run with --all (always on in CI)"
+    return report
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    root = Path(args.package).resolve()
+    profile = Path(args.profile).resolve() if args.profile else default_profile(root)
+    with_ge = args.all or os.environ.get("CI", "").lower() == "true"
+    report = validate(root, with_ge=with_ge, profile=profile)
+    print(report.to_text())
+    if args.json:
+        Path(args.json).write_text(report.to_json() + "\n", encoding="utf-8")
+    if args.junit:
+        Path(args.junit).write_text(report.to_junit(), encoding="utf-8")
+    if args.github:
+        annotations = report.to_github()
+        if annotations:
+            print(annotations)
+    return 0 if report.valid else 1
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from .build import build
+
+    print(build(Path(args.package).resolve(), Path(args.out)))
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from .diff import diff
+
+    result = diff(args.old, args.new, repo=Path(args.package).resolve())
+    print(result.to_json() if args.json else result.to_text())
+    return 0
+
+
+def cmd_check_version(args: argparse.Namespace) -> int:
+    from .diff import check_version_bump
+
+    findings = check_version_bump(Path(args.package).resolve())
+    for f in findings:
+        print(f"{f.location()}: {f.rule}: {f.message}")
+    print("version ok" if not findings else "version bump insufficient")
+    return 1 if findings else 0
+
+
+def cmd_cite(args: argparse.Namespace) -> int:
+    from .cite import cite
+
+    print(cite(args.target, style=args.style, root=Path(args.package).resolve()))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .exports import export
+
+    for path in export(Path(args.package).resolve()):
+        print(path)
+    return 0
+
+
+def cmd_dictionary(args: argparse.Namespace) -> int:
+    from .dictionary import write_dictionary
+
+    print(write_dictionary(Path(args.package).resolve()))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="cbj-figures", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def command(name: str, func: Callable[[argparse.Namespace], int], help_: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help_, description=help_)
+        sp.set_defaults(func=func)
+        return sp
+
+    v = command("validate", cmd_validate, "Validate a data package: every layer, in order.")
+    v.add_argument("package", nargs="?", default=".", help="package folder (default: current folder)")
+    v.add_argument("--all", action="store_true", help="also run the Great Expectations suites (always on when CI=true)")
+    v.add_argument("--profile", help="the official Data Package v2 JSON Schema (datapackage.json profile)")
+    v.add_argument("--json", metavar="PATH", help="write the report as JSON")
+    v.add_argument("--junit", metavar="PATH", help="write the report as JUnit XML")
+    v.add_argument("--github", action="store_true", help="print GitHub ::error annotations")
+
+    b = command("build", cmd_build, "Build dist/<name>-<version>/: CSV, Parquet, DuckDB and a zip.")
+    b.add_argument("package", nargs="?", default=".")
+    b.add_argument("--out", default="dist")
+
+    d = command("diff", cmd_diff, "Diff two versions (git refs or package folders) and name the bump needed.")
+    d.add_argument("old")
+    d.add_argument("new", nargs="?", default=".")
+    d.add_argument("--package", default=".", help="the git repository holding the refs")
+    d.add_argument("--json", action="store_true")
+
+    cv = command("check-version", cmd_check_version, "Fail when `version` is not bumped enough since the last release.")
+    cv.add_argument("package", nargs="?", default=".")
+
+    c = command("cite", cmd_cite, "Cite the package, a table, or one figure (<table>/<id>).")
+    c.add_argument("target", nargs="?")
+    c.add_argument("--style", choices=["bibtex", "apa"], default="bibtex")
+    c.add_argument("--package", default=".")
+
+    e = command("export", cmd_export, "Regenerate validators/ (pandera, Great Expectations) from schemas/.")
+    e.add_argument("package", nargs="?", default=".")
+
+    dd = command("dictionary", cmd_dictionary, "Regenerate docs/data-dictionary.md from schemas/.")
+    dd.add_argument("package", nargs="?", default=".")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except PackageError as err:
+        where = ":".join(str(x) for x in (err.file, err.line) if x is not None)
+        print(f"error: {where + ': ' if where else ''}{err.message}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError, LookupError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -170,8 +170,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except PackageError as err:
+        package = Path(getattr(args, "package", ".")).resolve()
         where = ":".join(str(x) for x in (err.file, err.line) if x is not None)
-        print(f"error: {where + ': ' if where else ''}{err.message}", file=sys.stderr)
+        print(f"error: {where + ': ' if where else ''}{err.message} (package: {package})", file=sys.stderr)
         return 2
     except (OSError, ValueError, LookupError) as err:
         print(f"error: {err}", file=sys.stderr)

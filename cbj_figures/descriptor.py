@@ -236,45 +236,40 @@ def as_list(value: object) -> list:
     return [value] if isinstance(value, str) else list(value)
 
 
+def file_digest(path: Path, algo: str = "sha256") -> tuple[str, int]:
+    """(hex digest, size in bytes) of a file, read in chunks; the one hashing routine of the toolkit."""
+    digest, size = hashlib.new(algo), 0
+    with Path(path).open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
 def _files(pkg: PackageSpec) -> list[Finding]:
-    """Each resource's declared `bytes` and `hash` must match its file."""
+    """Each table's declared `bytes` and `hash` must match its file.
+
+    A missing table file is the table layer's finding, and the source texts are provenance's:
+    each failure is reported once, by the layer that owns it.
+    """
     out = []
     for i, res in enumerate(pkg.descriptor["resources"]):
-        name = res.get("name")
-        spec = pkg.tables.get(name) or pkg.texts.get(name)
-        if spec is None:
+        spec = pkg.tables.get(res.get("name"))
+        if spec is None or not (pkg.root / spec.path).is_file():
             continue
-        path = pkg.root / spec.path
-        if not path.is_file():
-            out.append(
-                Finding("descriptor", "missing-file", f"data file of resource {name!r} not found", file=spec.path)
-            )
+        algo, _, want = res.get("hash", "").rpartition(":") if isinstance(res.get("hash"), str) else ("", "", "")
+        algo = algo or "md5"  # a hash without prefix is MD5 (Data Package spec)
+        if algo not in hashlib.algorithms_available:
+            msg = f"unknown hash algorithm {algo!r}"
+            out.append(Finding("descriptor", "resource-hash", msg, file=DESCRIPTOR, field=f"$.resources[{i}].hash"))
             continue
-        if "bytes" in res and res["bytes"] != path.stat().st_size:
-            msg = f"declared bytes {res['bytes']} but the file has {path.stat().st_size}"
+        got, size = file_digest(pkg.root / spec.path, algo)
+        if "bytes" in res and res["bytes"] != size:
+            msg = f"declared bytes {res['bytes']} but the file has {size}"
             out.append(Finding("descriptor", "resource-bytes", msg, file=DESCRIPTOR, field=f"$.resources[{i}].bytes"))
-        if isinstance(res.get("hash"), str) and res["hash"]:
-            algo, _, want = res["hash"].rpartition(":")
-            algo = algo or "md5"  # a hash without prefix is MD5 (Data Package spec)
-            try:
-                digest = hashlib.new(algo)
-            except ValueError:
-                out.append(
-                    Finding(
-                        "descriptor",
-                        "resource-hash",
-                        f"unknown hash algorithm {algo!r}",
-                        file=DESCRIPTOR,
-                        field=f"$.resources[{i}].hash",
-                    )
-                )
-                continue
-            with path.open("rb") as fh:
-                for chunk in iter(lambda: fh.read(1 << 20), b""):
-                    digest.update(chunk)
-            if digest.hexdigest() != want.lower():
-                msg = f"declared {algo} {want} but the file has {digest.hexdigest()}"
-                out.append(Finding("descriptor", "resource-hash", msg, file=DESCRIPTOR, field=f"$.resources[{i}].hash"))
+        if want and got != want.lower():
+            msg = f"declared {algo} {want} but the file has {got}"
+            out.append(Finding("descriptor", "resource-hash", msg, file=DESCRIPTOR, field=f"$.resources[{i}].hash"))
     return out
 
 

@@ -9,31 +9,19 @@ the ones the descriptor pins by sha256 and size.
 from __future__ import annotations
 
 import bisect
-import hashlib
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any
 
 from .checks import Tables
-from .descriptor import PackageSpec
+from .descriptor import PackageSpec, file_digest
 from .printed import parse
 from .report import Finding
 
 LAYER = "provenance"
 DESCRIPTOR = "datapackage.json"
 _BREAK = re.compile(r"\s*\n\s*")
-
-
-def file_digest(path: Path) -> tuple[str, int]:
-    """(sha256 hex digest, size in bytes) of a file, read in chunks."""
-    digest, size = hashlib.sha256(), 0
-    with Path(path).open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
 
 
 @dataclass

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from cbj_figures.descriptor import load_package
-from cbj_figures.provenance import ArticleText, check_provenance, file_digest, locate_quote
+from cbj_figures.descriptor import file_digest, load_package
+from cbj_figures.provenance import ArticleText, check_provenance, locate_quote
 from cbj_figures.tables import read_tables
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -21,7 +21,16 @@ import polars as pl
 
 from cbj_figures.descriptor import PackageSpec, TableSpec, as_list, load_package
 from cbj_figures.report import Finding
-from cbj_figures.tables import CAP, FALSE_VALUES, TRUE_VALUES, LoadedTable, cast_expr, cast_values, missing_values
+from cbj_figures.tables import (
+    CAP,
+    FALSE_VALUES,
+    TRUE_VALUES,
+    LoadedTable,
+    cast_expr,
+    cast_values,
+    missing_values,
+    partial_date,
+)
 
 PANDERA_DIR = "validators/pandera"
 GE_DIR = "validators/great_expectations"
@@ -154,6 +163,8 @@ def _pandas_checks(field: dict, indent: int) -> list[str]:
         check("pa.Check.str_length", min_value=c.get("minLength"), max_value=c.get("maxLength"), error="length")
     if kind == "string" and "pattern" in c:  # str_matches is re.match: anchored at the start only
         check("pa.Check.str_matches", "(?:" + c["pattern"] + r")\Z", name="pattern", error="pattern")
+    if field.get("partialDate"):
+        check("pa.Check", _Code("lambda s: _partial_dates(s).notna()"), name="partialDate", error="partialDate")
     if c.get("unique") and _nullable(field, {}):  # Column(unique=True) would count missing values as duplicates
         check("pa.Check", _Code("lambda s: ~s.duplicated(keep=False)"), name="unique", error="unique")
     return out
@@ -195,6 +206,12 @@ def _numbers(s: pd.Series) -> pd.Series:
 def _dates(s: pd.Series, fmt: str) -> pd.Series:
     """Parsed dates; NaT for a cell that is not a real date (2025-02-30) or not in `fmt`."""
     return pd.to_datetime(s, format=fmt, errors="coerce")
+
+
+def _partial_dates(s: pd.Series) -> pd.Series:
+    """YYYY, YYYY-MM or YYYY-MM-DD as its first day; NaT when no such day exists (2025-02-30)."""
+    padded = s.where(s.str.len() != 4, s + "-01-01")
+    return pd.to_datetime(padded.where(padded.str.len() != 7, padded + "-01"), format="%Y-%m-%d", errors="coerce")
 
 
 def _bound(values: pd.Series, op: str, bound) -> pd.Series:
@@ -279,6 +296,8 @@ def pandera_schema(table_schema: dict):
             checks.append(_expr_check("maxLength", lambda e, n=c["maxLength"]: e.str.len_chars() <= n))
         if kind == "string" and "pattern" in c:
             checks.append(_expr_check("pattern", lambda e, p=c["pattern"]: e.str.contains(f"^(?:{p})$")))
+        if f.get("partialDate"):
+            checks.append(_expr_check("partialDate", lambda e: partial_date(e).is_not_null()))
         if c.get("unique"):
             checks.append(_expr_check("unique", lambda e: ~e.is_duplicated()))
         columns[f["name"]] = pap.Column(pl.Utf8, checks=checks, nullable=_nullable(f, table_schema))

@@ -301,6 +301,16 @@ def _fullmatch(pattern: str) -> Callable[[pl.Series], pl.Series]:
 # ---------------------------------------------------------------- constraints
 
 
+def partial_date(e: pl.Expr) -> pl.Expr:
+    """A `partialDate` field's value (YYYY, YYYY-MM or YYYY-MM-DD) as its first day; null when no such day exists.
+
+    Dates stay as precise as published, so they are strings; their pattern alone would let 2025-02-30 through.
+    """
+    n = e.str.len_chars()
+    padded = pl.when(n == 4).then(e + "-01-01").when(n == 7).then(e + "-01").otherwise(e)
+    return padded.str.to_date("%Y-%m-%d", strict=False)
+
+
 def _first_lines(frame: pl.DataFrame, keys: list[str], lines: pl.Series, dup: pl.Series) -> dict[int, int]:
     """For the first CAP duplicate rows, the line of the row they repeat."""
     if not dup.any():
@@ -363,6 +373,9 @@ def _check_field(field: dict, raw: pl.Series, typed: pl.Series, lines: pl.Series
             out.cells(
                 "pattern", value & ~ok, lines, name, lambda i: f"{raw[i]!r} does not match pattern {c['pattern']!r}"
             )
+        if field.get("partialDate"):
+            ok = typed.to_frame().select(partial_date(pl.col(name)).is_not_null()).to_series()
+            out.cells("partialDate", value & ~ok, lines, name, lambda i: f"{raw[i]!r} is not a calendar date")
 
 
 def _check_primary_key(t: LoadedTable, src: pl.DataFrame, out: _Out) -> None:

@@ -36,6 +36,12 @@ def _dates(s: pd.Series, fmt: str) -> pd.Series:
     return pd.to_datetime(s, format=fmt, errors="coerce")
 
 
+def _partial_dates(s: pd.Series) -> pd.Series:
+    """YYYY, YYYY-MM or YYYY-MM-DD as its first day; NaT when no such day exists (2025-02-30)."""
+    padded = s.where(s.str.len() != 4, s + "-01-01")
+    return pd.to_datetime(padded.where(padded.str.len() != 7, padded + "-01"), format="%Y-%m-%d", errors="coerce")
+
+
 def _bound(values: pd.Series, op: str, bound) -> pd.Series:
     """A minimum/maximum; a cell that does not parse is left to its "type" check."""
     return getattr(values, op)(bound) | values.isna()
@@ -92,6 +98,11 @@ schema = pa.DataFrameSchema(
                     "(?:^[0-9]{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?)?$)\\Z",
                     name="pattern",
                     error="pattern",
+                ),
+                pa.Check(
+                    lambda s: _partial_dates(s).notna(),
+                    name="partialDate",
+                    error="partialDate",
                 ),
             ],
             nullable=False,

@@ -1,0 +1,237 @@
+"""`cbj-figures validate` end to end, on copies of the real package broken one way at a time."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from cbj_figures.cli import main, validate
+from cbj_figures.descriptor import file_digest
+
+ROOT = Path(__file__).resolve().parents[1]
+PROFILE = ROOT.parent / "shared" / "profiles" / "datapackage-2.0" / "datapackage.json"
+PARTS = ("datapackage.json", "resources", "schemas", "checks", "validators")
+
+
+@pytest.fixture
+def pkg(tmp_path: Path) -> Path:
+    for part in PARTS:
+        (shutil.copytree if (ROOT / part).is_dir() else shutil.copy)(ROOT / part, tmp_path / part)
+    return tmp_path
+
+
+def rehash(pkg: Path) -> None:
+    """Pin the edited files again, so that a test breaks exactly one thing."""
+    descriptor = json.loads((pkg / "datapackage.json").read_text(encoding="utf-8"))
+    for res in descriptor["resources"]:
+        sha, size = file_digest(pkg / res["path"])
+        res["hash"], res["bytes"] = f"sha256:{sha}", size
+    (pkg / "datapackage.json").write_text(json.dumps(descriptor, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+def line_of(pkg: Path, table: str, key: str) -> int:
+    """Physical line of the row whose first cell is `key` (the header is line 1)."""
+    with open(pkg / "resources" / f"{table}.csv", encoding="utf-8", newline="") as fh:
+        return next(i for i, row in enumerate(csv.reader(fh), start=1) if row[0] == key)
+
+
+def edit_row(pkg: Path, table: str, key: str, **cells: str) -> int:
+    path = pkg / "resources" / f"{table}.csv"
+    with open(path, encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    header = rows[0]
+    row = next(r for r in rows if r[0] == key)
+    for name, value in cells.items():
+        row[header.index(name)] = value
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(rows)
+    return rows.index(row) + 1
+
+
+def run(pkg: Path, *, ge: bool = False):
+    return validate(pkg, with_ge=ge, profile=PROFILE)
+
+
+def where(report) -> set[tuple[str, str, str | None, int | None, str | None]]:
+    return {(f.layer, f.rule, f.file, f.line, f.field) for f in report.findings}
+
+
+def test_the_package_is_valid_in_every_layer():
+    report = run(ROOT, ge=True)
+    assert report.valid, report.to_text()
+    assert report.layers_run == ["descriptor", "tables", "pandera", "consistency", "provenance", "great_expectations"]
+    assert len(report.reconciliations) >= 50 and all(r.holds for r in report.reconciliations)
+
+
+def test_a_wrong_figure_fails_its_rule_at_its_line(pkg):
+    """4.73亿元 instead of 4.37亿元: printed text and value agree, so only the consistency rules can see it."""
+    line = edit_row(
+        pkg,
+        "company_financials",
+        "jiliu-revenue-2025-products",
+        value="473",
+        printed="4.73亿元",
+        quote="2025年,基流科技AI算力集群产品收入为4.37亿元",
+    )
+    rehash(pkg)
+    report = run(pkg)
+    assert ("consistency", "jiliu-segments-sum-2025", "resources/company_financials.csv") in {
+        (f.layer, f.rule, f.file) for f in report.findings
+    }
+    # the printed text no longer occurs in its quote: provenance names the same row
+    assert ("provenance", "resources/company_financials.csv", line) in {
+        (f.layer, f.file, f.line) for f in report.findings
+    }
+
+
+@pytest.mark.parametrize(
+    ("table", "key", "cells", "expected"),
+    [
+        (
+            "market_size",
+            "ai-compute-cluster-market-2021",
+            {"entity_id": "no_such_market"},
+            ("tables", "foreign-key", "entity_id"),
+        ),
+        ("market_size", "ai-compute-cluster-market-2021", {"value": "abc"}, ("tables", "type", "value")),
+        ("leasing_deals", "zhongyin-2026-01-09", {"date": "2026-02-30"}, ("tables", "partialDate", "date")),
+        ("leasing_deals", "zhongyin-2026-01-09", {"date": "2026-02-30"}, ("pandera", "partialDate", "date")),
+        ("leasing_deals", "zhongyin-2026-01-09", {"lease_structure": "rental"}, ("tables", "enum", "lease_structure")),
+        (
+            "company_ratios",
+            "jiliu-market-share-2025",
+            {"quote": "目前公司市场份额约1.2%"},
+            ("provenance", None, "quote"),
+        ),
+        ("company_ratios", "jiliu-market-share-2025", {"value": "1.2"}, ("provenance", None, "value")),
+    ],
+    ids=[
+        "dangling-fk",
+        "text-in-number",
+        "impossible-date",
+        "impossible-date-pandera",
+        "enum",
+        "edited-quote",
+        "value-not-printed",
+    ],
+)
+def test_one_break_fails_at_the_right_place(pkg, table, key, cells, expected):
+    line = edit_row(pkg, table, key, **cells)
+    rehash(pkg)
+    layer, rule, field = expected
+    found = {(f.layer, f.file, f.line, f.field) for f in run(pkg).findings if rule in (None, f.rule)}
+    assert (layer, f"resources/{table}.csv", line, field) in found
+
+
+def test_a_duplicate_key_is_located_at_the_second_row(pkg):
+    path = pkg / "resources" / "market_size.csv"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text("".join([*lines, lines[1]]), encoding="utf-8")
+    rehash(pkg)
+    found = where(run(pkg))
+    assert ("tables", "primary-key", "resources/market_size.csv", len(lines) + 1, "figure_id") in found or (
+        "tables",
+        "unique",
+        "resources/market_size.csv",
+        len(lines) + 1,
+        "figure_id",
+    ) in found
+
+
+def test_a_stale_hash_is_named_in_the_descriptor(pkg):
+    edit_row(pkg, "market_size", "ai-compute-cluster-market-2021", note="edited without re-pinning")
+    found = {(f.layer, f.rule, f.file, f.field) for f in run(pkg).findings}
+    i = [r["name"] for r in json.loads((pkg / "datapackage.json").read_text())["resources"]].index("market_size")
+    assert ("descriptor", "resource-hash", "datapackage.json", f"$.resources[{i}].hash") in found
+
+
+@pytest.mark.parametrize("harmless", ["reverse-rows", "no-trailing-newline"])
+def test_harmless_edits_still_pass(pkg, harmless):
+    for table in ("market_size", "company_financials", "leasing_deals"):
+        path = pkg / "resources" / f"{table}.csv"
+        header, *rows = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        text = header + "".join(reversed(rows)) if harmless == "reverse-rows" else header + "".join(rows).rstrip("\n")
+        path.write_text(text, encoding="utf-8")
+    rehash(pkg)
+    report = run(pkg)
+    assert report.valid, report.to_text()
+
+
+def test_great_expectations_layer_bites(pkg):
+    edit_row(pkg, "leasing_deals", "zhongyin-2026-01-09", lease_structure="rental")
+    rehash(pkg)
+    found = {(f.layer, f.file, f.field) for f in run(pkg, ge=True).findings}
+    assert ("great_expectations", "resources/leasing_deals.csv", "lease_structure") in found
+
+
+def snapshot(pkg: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(pkg)): p.read_bytes() for p in sorted(pkg.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize(
+    ("breakage", "code", "says"),
+    [
+        (lambda p: (p / "datapackage.json").write_text('{"name": "x",\n  "resources": [,]}'), 2, "datapackage.json:2"),
+        (
+            lambda p: (p / "resources" / "entities.csv").write_bytes(
+                (p / "resources" / "entities.csv").read_text(encoding="utf-8").encode("gbk")
+            ),
+            1,
+            "entities.csv",
+        ),
+        (
+            lambda p: (p / "resources" / "entities.csv").write_bytes(
+                b"\xef\xbb\xbf" + (p / "resources" / "entities.csv").read_bytes()
+            ),
+            1,
+            "entities.csv:1",
+        ),
+        (lambda p: (p / "resources" / "policy_events.csv").unlink(), 1, "policy_events.csv"),
+        (lambda p: (p / "checks" / "jiliu.yaml").write_text("rules:\n  - id: [unclosed\n"), 1, "checks/jiliu.yaml:"),
+        (lambda p: (p / "checks" / "extra.yaml").write_text("rules:\n  - id: x\n    kind: summ\n"), 1, "unknown kind"),
+        (
+            lambda p: (p / "checks" / "extra.yaml").write_text(
+                "rules:\n  - id: x\n    kind: sum\n    parts: [nowhere/a]\n    total: market_size/b\n"
+            ),
+            1,
+            "nowhere",
+        ),
+        (lambda p: (p / "schemas" / "sources.json").write_text("{"), 2, "schemas/sources.json"),
+    ],
+    ids=["broken-json", "gbk", "bom", "missing-file", "broken-yaml", "unknown-kind", "missing-table", "broken-schema"],
+)
+def test_bad_input_gives_a_clear_message_and_changes_nothing(pkg, capsys, breakage, code, says):
+    breakage(pkg)
+    before = snapshot(pkg)
+    assert main(["validate", str(pkg), "--profile", str(PROFILE)]) == code
+    out = capsys.readouterr()
+    assert says in out.out + out.err
+    assert "Traceback" not in out.out + out.err
+    assert snapshot(pkg) == before
+
+
+def test_reports_in_json_junit_and_github(pkg, tmp_path, capsys):
+    edit_row(pkg, "market_size", "ai-compute-cluster-market-2021", entity_id="no_such_market")
+    rehash(pkg)
+    js, junit = tmp_path / "r.json", tmp_path / "r.xml"
+    assert main(["validate", str(pkg), "--json", str(js), "--junit", str(junit), "--github"]) == 1
+    report = json.loads(js.read_text(encoding="utf-8"))
+    assert report["valid"] is False and report["reconciliations"]
+    suites = ET.parse(junit).getroot()
+    failed = [c.get("name") for c in suites.iter("testcase") if c.find("failure") is not None]
+    assert "foreign-key" in failed
+    line = line_of(pkg, "market_size", "ai-compute-cluster-market-2021")
+    assert f"::error file=resources/market_size.csv,line={line}," in capsys.readouterr().out
+
+
+def test_usage_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["validate", "--no-such-flag"])
+    assert exit_.value.code == 2
+    assert main(["validate", "/nonexistent/package"]) == 2
+    assert "datapackage.json" in capsys.readouterr().err

@@ -1,0 +1,278 @@
+"""Citations of the package, a table or one figure; CITATION.cff and .zenodo.json kept in step.
+
+A figure is cited with the chain a reader needs to check it: the dataset version, the primary
+source that states it, the article that reported that source, and the verbatim quote.
+Everything is derived from datapackage.json (authors = its contributors) so it cannot drift.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from cbj_figures.descriptor import PackageSpec, as_list, load_package
+
+CFF_MESSAGE = "If you use this dataset, please cite it as below."
+_BIBTEX_SPECIAL = re.compile(r"([&%$#_{}])")
+
+
+def _root(root: str | Path | None) -> Path:
+    if root is not None:
+        return Path(root)
+    from cbj_figures.loader import data_root
+
+    return data_root()
+
+
+def cite(target: str | None = None, style: Literal["bibtex", "apa"] = "bibtex", root: str | Path | None = None) -> str:
+    """Cite the package (None), a table ("market_size") or a figure ("company_financials/<figure_id>")."""
+    if style not in ("bibtex", "apa"):
+        raise ValueError(f"style must be 'bibtex' or 'apa', not {style!r}")
+    pkg = load_package(_root(root))
+    if target is None:
+        return _dataset(pkg, None, style)
+    table, _, key = target.partition("/")
+    if table not in pkg.tables:
+        raise LookupError(f"unknown table {table!r}; known tables: {', '.join(sorted(pkg.tables))}")
+    if not key:
+        return _dataset(pkg, table, style)
+    return _figure(pkg, table, key, style)
+
+
+# ---------------------------------------------------------------- the dataset
+
+
+def _year(descriptor: dict) -> str:
+    return str(descriptor.get("created", ""))[:4] or "n.d."
+
+
+def _authors(descriptor: dict) -> list[dict]:
+    """Contributors as (family, given) people or named organisations, in descriptor order."""
+    out = []
+    for c in descriptor.get("contributors", []):
+        if c.get("familyName") or c.get("givenName"):
+            out.append({"family": c.get("familyName", ""), "given": c.get("givenName", "")})
+        elif c.get("title") or c.get("organization"):
+            out.append({"name": c.get("title") or c.get("organization")})
+    return out
+
+
+def _bib_authors(authors: list[dict]) -> str:
+    return " and ".join(
+        f"{_esc(a['family'])}, {_esc(a['given'])}" if "family" in a else "{" + _esc(a["name"]) + "}" for a in authors
+    )
+
+
+def _apa_authors(authors: list[dict]) -> str:
+    names = [
+        f"{a['family']}, {'. '.join(p[0] for p in a['given'].split())}." if "family" in a and a["given"]
+        else a.get("family") or a.get("name", "")
+        for a in authors
+    ]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + ", & " + names[-1]
+
+
+def _key(*parts: str) -> str:
+    return re.sub(r"[^A-Za-z0-9:-]+", "_", "_".join(parts)).strip("_")
+
+
+def _esc(text: Any) -> str:
+    return _BIBTEX_SPECIAL.sub(r"\\\1", str(text))
+
+
+def _bibtex(kind: str, key: str, fields: dict[str, Any]) -> str:
+    body = ",\n".join(f"  {k} = {{{v}}}" for k, v in fields.items() if v not in (None, ""))
+    return f"@{kind}{{{key},\n{body}\n}}"
+
+
+def _dataset(pkg: PackageSpec, table: str | None, style: str, extra: str = "", key_suffix: str = "") -> str:
+    d = pkg.descriptor
+    version, title = d.get("version", ""), d.get("title", d.get("name", ""))
+    part = ""
+    if table:
+        res = pkg.tables[table].resource
+        part = f"table {table}" + (f" ({res['title']})" if res.get("title") else "")
+    url = d.get("homepage") or d.get("url")
+    if style == "apa":
+        label = f"{part[0].upper()}{part[1:]}. In " if part else ""
+        who = _apa_authors(_authors(d))
+        who += "" if who.endswith(".") else "."
+        tail = f" {url}" if url else ""
+        return f"{who} ({_year(d)}). {label}{title} (Version {version}) [Data set].{tail}{extra}"
+    fields = {
+        "author": _bib_authors(_authors(d)),
+        "title": "{" + _esc(title) + "}" + (f": {_esc(part)}" if part else ""),
+        "year": _year(d),
+        "version": version,
+        "howpublished": f"Data package {_esc(d.get('name', ''))}, version {version}",
+        "url": url,
+        "note": extra,
+    }
+    return _bibtex("misc", _key(d.get("name", "dataset"), "v" + version, table or "", key_suffix), fields)
+
+
+# ---------------------------------------------------------------- one figure
+
+
+def _rows(pkg: PackageSpec, table: str) -> list[dict]:
+    from cbj_figures.tables import read_tables
+
+    loaded, _ = read_tables(pkg)
+    return loaded[table].frame.to_dicts() if table in loaded else []
+
+
+def _figure(pkg: PackageSpec, table: str, key: str, style: str) -> str:
+    spec = pkg.tables[table]
+    pk = as_list(spec.schema.get("primaryKey"))
+    if len(pk) != 1:
+        raise LookupError(f"table {table!r} has no single-field primary key to name a figure by")
+    row = next((r for r in _rows(pkg, table) if str(r[pk[0]]) == key), None)
+    if row is None:
+        raise LookupError(f"no row {pk[0]}={key!r} in table {table!r}")
+    sources = {r["source_id"]: r for r in _rows(pkg, "sources")} if "sources" in pkg.tables else {}
+    names = {r["entity_id"]: r for r in _rows(pkg, "entities")} if "entities" in pkg.tables else {}
+    primary = sources.get(row.get("source_id"))
+    article = sources.get(primary.get("reported_in")) if primary and primary.get("reported_in") else None
+    printed = next((row[f["printed"]] for f in spec.schema["fields"] if f.get("printed") in row), None)
+    quote = row.get("quote", "")
+    what = f"{table}/{key}" + (f" = {printed}" if printed else "")
+    chain = [s for s in (primary, article) if s]
+    if style == "apa":
+        refs = " ".join(_role(s, article) + ": " + _apa_source(s, names) for s in chain)
+        return _dataset(pkg, table, "apa", f" Figure {what}. Quote: “{quote}”. {refs}".rstrip())
+    note = f"Figure {_esc(what)}. Quote: ``{_esc(quote)}''. " + " ".join(
+        f"{_role(s, article)}: \\cite{{{_key(s['source_id'])}}}." for s in chain
+    )
+    entries = [_dataset(pkg, table, "bibtex", note.strip(), key)] + [_bib_source(s, names) for s in chain]
+    return "\n\n".join(entries)
+
+
+def _role(source: dict, article: dict | None) -> str:
+    if source is article:
+        return "Reported in"
+    return "Primary source" if article else "Source"
+
+
+def _publisher(source: dict, names: dict) -> str:
+    entity = names.get(source.get("publisher_id") or "", {})
+    return entity.get("name_zh") or entity.get("name_en") or ""
+
+
+def _source_title(source: dict) -> str:
+    zh, en = source.get("title_zh") or "", source.get("title_en") or ""
+    return f"{zh} [{en}]" if zh and en else zh or en
+
+
+def _bib_source(source: dict, names: dict) -> str:
+    authors = " and ".join(_esc(a.strip()) for a in (source.get("authors") or "").split(";") if a.strip())
+    fields = {
+        "author": authors,
+        "title": _esc(_source_title(source)),
+        "year": (source.get("date") or "")[:4],
+        "date": source.get("date") if len(source.get("date") or "") > 4 else None,
+        "language": source.get("language") or "",
+    }
+    if source.get("kind") == "news_article":
+        return _bibtex("article", _key(source["source_id"]), {**fields, "journal": _esc(_publisher(source, names))})
+    return _bibtex("misc", _key(source["source_id"]), {**fields, "publisher": _esc(_publisher(source, names))})
+
+
+def _apa_source(source: dict, names: dict) -> str:
+    authors = [a.strip() for a in (source.get("authors") or "").split(";") if a.strip()]
+    who = ", & ".join([", ".join(authors[:-1]), authors[-1]]) if len(authors) > 1 else "".join(authors)
+    publisher = _publisher(source, names)
+    lead = who or publisher or _source_title(source)
+    date = source.get("date") or "n.d."
+    title = "" if lead == _source_title(source) else f" {_source_title(source)}."
+    tail = f" {publisher}." if publisher and publisher != lead else ""
+    return f"{lead}. ({date}).{title}{tail}"
+
+
+# ---------------------------------------------------------------- CITATION.cff and .zenodo.json
+
+
+def citation_cff(root: str | Path = ".") -> dict:
+    """CITATION.cff content from datapackage.json: title, version, date-released, authors, license."""
+    d = load_package(Path(root)).descriptor
+    authors = []
+    for c in d.get("contributors", []):
+        if c.get("familyName") or c.get("givenName"):
+            person = {"family-names": c.get("familyName"), "given-names": c.get("givenName"),
+                      "email": c.get("email"), "affiliation": c.get("organization")}
+            authors.append({k: v for k, v in person.items() if v})
+        else:
+            authors.append({k: v for k, v in {"name": c.get("title"), "email": c.get("email")}.items() if v})
+    cff: dict[str, Any] = {
+        "cff-version": "1.2.0",
+        "message": CFF_MESSAGE,
+        "type": "dataset",
+        "title": d.get("title", d.get("name")),
+        "version": d.get("version"),
+        "date-released": str(d.get("created", ""))[:10],
+        "authors": authors,
+        "abstract": d.get("description"),
+        "keywords": d.get("keywords"),
+        "license": (d.get("licenses") or [{}])[0].get("name"),
+        "url": d.get("homepage"),
+    }
+    return {k: v for k, v in cff.items() if v}
+
+
+def render_cff(cff: dict) -> str:
+    header = "# Generated from datapackage.json by cbj_figures.cite.write_citation_files; do not edit by hand.\n"
+    return header + yaml.safe_dump(cff, allow_unicode=True, sort_keys=False, width=1000)
+
+
+def zenodo_metadata(cff: dict) -> dict:
+    """Zenodo deposit metadata (.zenodo.json) from CITATION.cff, so the two never disagree."""
+    creators = []
+    for a in cff.get("authors", []):
+        if "name" in a:
+            creators.append({"name": a["name"]})
+        else:
+            creator = {"name": f"{a.get('family-names', '')}, {a.get('given-names', '')}".strip(", ")}
+            creator.update({k: a[k] for k in ("affiliation", "orcid") if k in a})
+            creators.append(creator)
+    meta = {
+        "title": cff["title"],
+        "version": cff.get("version"),
+        "upload_type": "dataset",
+        "publication_date": str(cff.get("date-released", "")),
+        "description": cff.get("abstract") or cff["title"],
+        "creators": creators,
+        "keywords": cff.get("keywords"),
+        "license": str(cff["license"]).lower() if cff.get("license") else None,
+        "access_right": "open",
+    }
+    return {k: v for k, v in meta.items() if v}
+
+
+def render_zenodo(cff: dict) -> str:
+    return json.dumps(zenodo_metadata(cff), ensure_ascii=False, indent=2) + "\n"
+
+
+def write_citation_files(root: str | Path = ".") -> list[Path]:
+    """Regenerate CITATION.cff (from the descriptor) and .zenodo.json (from CITATION.cff)."""
+    root = Path(root)
+    cff = citation_cff(root)
+    (root / "CITATION.cff").write_text(render_cff(cff), encoding="utf-8")
+    written = yaml.safe_load((root / "CITATION.cff").read_text(encoding="utf-8"))
+    (root / ".zenodo.json").write_text(render_zenodo(written), encoding="utf-8")
+    return [root / "CITATION.cff", root / ".zenodo.json"]
+
+
+def stale_citation_files(root: str | Path = ".") -> list[str]:
+    """The citation files that differ from what `write_citation_files` would write (for CI)."""
+    root = Path(root)
+    stale = []
+    cff_path, zenodo_path = root / "CITATION.cff", root / ".zenodo.json"
+    if not cff_path.is_file() or cff_path.read_text(encoding="utf-8") != render_cff(citation_cff(root)):
+        stale.append("CITATION.cff")
+    cff = yaml.safe_load(cff_path.read_text(encoding="utf-8")) if cff_path.is_file() else citation_cff(root)
+    if not zenodo_path.is_file() or zenodo_path.read_text(encoding="utf-8") != render_zenodo(cff):
+        stale.append(".zenodo.json")
+    return stale

@@ -1,0 +1,116 @@
+"""docs/data-dictionary.md, generated from the descriptor and the Table Schemas.
+
+Readers get every table and field with type, unit, constraints and both descriptions without
+reading JSON; generating it (and failing CI when it is stale) keeps it from drifting.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from cbj_figures.descriptor import PackageSpec, TableSpec, as_list, load_package
+
+TARGET = Path("docs") / "data-dictionary.md"
+HEADER = "<!-- Generated from datapackage.json and schemas/ by `cbj-figures dictionary`; do not edit by hand. -->"
+
+
+def _cell(text: object) -> str:
+    """Markdown table cell: one line, pipes escaped."""
+    return " ".join(str(text).split()).replace("|", "\\|") if text not in (None, "") else ""
+
+
+def _code(text: object) -> str:
+    return f"`{_cell(text)}`"
+
+
+def _constraints(field: dict) -> str:
+    c = field.get("constraints") or {}
+    parts = [rule for rule in ("required", "unique") if c.get(rule)]
+    if "enum" in c:
+        parts.append("one of " + ", ".join(_code(v) for v in c["enum"]))
+    for rule, sign in (("minimum", "≥"), ("exclusiveMinimum", ">"), ("maximum", "≤"), ("exclusiveMaximum", "<")):
+        if rule in c:
+            parts.append(f"{sign} {c[rule]}")
+    for rule in ("minLength", "maxLength"):
+        if rule in c:
+            parts.append(f"{rule} {c[rule]}")
+    if "pattern" in c:
+        parts.append(f"pattern {_code(c['pattern'])}")
+    known = {"required", "unique", "enum", "minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum",
+             "minLength", "maxLength", "pattern"}
+    parts += [f"{rule} {_code(json.dumps(c[rule], ensure_ascii=False))}" for rule in sorted(set(c) - known)]
+    return "; ".join(parts)
+
+
+def _unit(field: dict) -> str:
+    unit = _cell(field.get("unit", ""))
+    links = [f"{k} in {_code(field[k])}" for k in ("printed", "qualifier") if field.get(k)]
+    return unit + (f" ({', '.join(links)})" if links else "")
+
+
+def _type(field: dict) -> str:
+    fmt = field.get("format")
+    return field.get("type", "string") + (f" ({fmt})" if fmt and fmt != "default" else "")
+
+
+def _table(spec: TableSpec) -> list[str]:
+    res, schema = spec.resource, spec.schema
+    title = " / ".join(_cell(res[k]) for k in ("title", "title_zh") if res.get(k))
+    lines = [f"## `{spec.name}`" + (f" — {title}" if title else ""), ""]
+    for key in ("description", "description_zh"):
+        if res.get(key):
+            lines += [_cell(res[key]), ""]
+    lines.append(f"- file: `{spec.path}`; schema: `{spec.schema_path}`")
+    if schema.get("primaryKey"):
+        lines.append("- primary key: " + ", ".join(_code(k) for k in as_list(schema["primaryKey"])))
+    for fk in schema.get("foreignKeys", []):
+        ref = fk.get("reference", {})
+        target = ref.get("resource") or spec.name
+        refs = ", ".join(f"{target}.{f}" for f in as_list(ref.get("fields")))
+        lines.append(f"- foreign key: {', '.join(_code(f) for f in as_list(fk.get('fields')))} → `{refs}`")
+    if "missingValues" in schema:
+        values = [v["value"] if isinstance(v, dict) else v for v in schema["missingValues"]]
+        lines.append("- missing values: " + ", ".join(f'`"{_cell(v)}"`' if v else '`""` (empty)' for v in values))
+    lines += ["", "| # | field | type | unit | constraints | description | 说明 |", "|---|---|---|---|---|---|---|"]
+    for i, f in enumerate(schema["fields"], 1):
+        row = [str(i), _code(f["name"]), _type(f), _unit(f), _constraints(f),
+               _cell(f.get("description", "")), _cell(f.get("description_zh", ""))]
+        lines.append("| " + " | ".join(row) + " |")
+    return [*lines, ""]
+
+
+def render_dictionary(root: str | Path = ".") -> str:
+    """The whole dictionary as Markdown; depends only on the descriptor and schemas, not on the rows."""
+    pkg: PackageSpec = load_package(Path(root))
+    d = pkg.descriptor
+    lines = [HEADER, "", f"# Data dictionary: {_cell(d.get('title', d.get('name')))}", ""]
+    lines += [f"Package `{d.get('name')}`, version {d.get('version')}: {len(pkg.tables)} tables.", ""]
+    lines += ["| table | title | description |", "|---|---|---|"]
+    for spec in pkg.tables.values():
+        title = " / ".join(_cell(spec.resource[k]) for k in ("title", "title_zh") if spec.resource.get(k))
+        lines.append(f"| `{spec.name}` | {title} | {_cell(spec.resource.get('description'))} |")
+    lines.append("")
+    for spec in pkg.tables.values():
+        lines += _table(spec)
+    if pkg.texts:
+        lines += ["## Source texts", ""]
+        for text in pkg.texts.values():
+            about = " — ".join(_cell(text.resource[k]) for k in ("title", "description") if text.resource.get(k))
+            lines.append(f"- `{text.name}` (`{text.path}`): {about}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_dictionary(root: str | Path = ".") -> Path:
+    """Regenerate docs/data-dictionary.md; returns its path."""
+    path = Path(root) / TARGET
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_dictionary(root), encoding="utf-8")
+    return path
+
+
+def dictionary_is_fresh(root: str | Path = ".") -> bool:
+    """True when docs/data-dictionary.md is exactly what the schemas generate (a CI check)."""
+    path = Path(root) / TARGET
+    return path.is_file() and path.read_text(encoding="utf-8") == render_dictionary(root)

@@ -1,0 +1,203 @@
+"""The loader: schema types, hash checks on every source kind, clear errors, and a real pip install."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import http.server
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import polars as pl
+import pytest
+
+from cbj_figures.build import build
+from cbj_figures.descriptor import TableSpec, file_digest
+from cbj_figures.loader import (
+    IntegrityError,
+    LoadError,
+    UnknownTableError,
+    VersionMismatchError,
+    copy_package,
+    data_root,
+    load,
+    to_pandas,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def release(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A built release of a copy of the real package."""
+    tmp = tmp_path_factory.mktemp("release")
+    return build(copy_package(REPO, tmp / "pkg"), tmp / "dist")
+
+
+@pytest.fixture
+def release_copy(release: Path, tmp_path: Path) -> Path:
+    """A private copy of the release that a test may tamper with."""
+    target = tmp_path / release.name
+    subprocess.run(["cp", "-r", str(release), str(target)], check=True)
+    return target
+
+
+def test_pandas_types_follow_the_schema() -> None:
+    df = load("company_financials")
+    assert list(df.columns)[:4] == ["figure_id", "entity_id", "metric", "segment"]
+    assert df["value"].dtype == "Float64"
+    assert df["is_forecast"].dtype == "boolean"
+    assert df["figure_id"].dtype == "string"
+    assert isinstance(df["metric"].dtype, pd.CategoricalDtype)
+    assert list(df["metric"].cat.categories)[:2] == ["revenue", "adjusted_net_profit"]  # enum order kept
+    row = df.set_index("figure_id").loc["jiliu-revenue-2025-total"]
+    assert row["value"] == 520 and row["printed"] == "5.20亿元"
+    sources = load("sources")
+    assert sources["text_line_start"].dtype == "Int64"
+    assert sources["text_line_start"].isna().any()  # nullable integers stay integers
+
+
+def test_polars_engine_uses_enums() -> None:
+    df = load("company_financials", engine="polars")
+    assert isinstance(df, pl.DataFrame)
+    assert df.schema["metric"] == pl.Enum(
+        [
+            "revenue", "adjusted_net_profit", "cost_of_sales", "hardware_purchase_cost_increase",
+            "top5_customer_revenue", "top1_customer_revenue", "net_current_liabilities",
+            "funding_round_c", "funding_round_d", "post_money_valuation",
+        ]
+    )
+    assert df.schema["value"] == pl.Float64 and df.schema["inferred"] == pl.Boolean
+
+
+def test_dates_load_as_dates() -> None:
+    """No real table has a date field yet; the mapping is checked on a small schema."""
+    schema = {"fields": [{"name": "d", "type": "date"}, {"name": "n", "type": "integer"}]}
+    spec = TableSpec("t", "t.csv", schema, "t.json", {})
+
+    frame = pl.DataFrame({"d": [dt.date(2026, 4, 7), None], "n": [1, None]})
+    df = to_pandas(spec, frame)
+    assert str(df["d"].dtype) == "datetime64[ns]" and df["d"][0] == pd.Timestamp("2026-04-07")
+    assert df["n"].dtype == "Int64" and df["n"].isna()[1]
+
+
+def test_unknown_table_lists_the_known_ones() -> None:
+    with pytest.raises(UnknownTableError) as err:
+        load("no_such_table")
+    assert "market_size" in str(err.value) and "company_financials" in str(err.value)
+
+
+def test_version_pin() -> None:
+    assert len(load("market_size", version="0.1.0")) > 0
+    with pytest.raises(VersionMismatchError):
+        load("market_size", version="9.9.9")
+
+
+def test_source_checkout_falls_back_to_the_repo_root() -> None:
+    assert data_root() == REPO
+
+
+def test_release_folder_and_zip(release: Path) -> None:
+    from_folder = load("market_size", source=release, engine="polars")
+    from_zip = load("market_size", source=release.parent / f"{release.name}.zip", engine="polars")
+    assert from_folder.equals(from_zip)
+    assert from_folder.height == load("market_size", engine="polars").height
+
+
+def test_a_dist_folder_with_several_releases(release: Path, tmp_path: Path) -> None:
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    for version in ("0.1.0", "0.2.0"):
+        subprocess.run(["cp", "-r", str(release), str(dist / f"pkg-{version}")], check=True)
+    descriptor = dist / "pkg-0.2.0" / "datapackage.json"
+    text = descriptor.read_text(encoding="utf-8")
+    descriptor.write_text(text.replace('"version": "0.1.0"', '"version": "0.2.0"'), encoding="utf-8")
+    with pytest.raises(LoadError, match="more than one package"):
+        load("market_size", source=dist)
+    assert len(load("market_size", source=dist, version="0.1.0")) == len(load("market_size"))
+
+
+def test_tampered_data_file_is_refused(release_copy: Path) -> None:
+    csv = release_copy / "resources" / "market_size.csv"
+    csv.write_bytes(csv.read_bytes().replace(b"13800", b"13900"))
+    with pytest.raises(IntegrityError) as err:
+        load("market_size", source=release_copy)
+    assert err.value.file == "resources/market_size.csv"
+    assert "resources/market_size.csv" in str(err.value)
+
+
+def test_tampered_schema_is_refused(release_copy: Path) -> None:
+    schema = release_copy / "schemas" / "market_size.json"
+    schema.write_text(schema.read_text(encoding="utf-8").replace('"number"', '"string"'), encoding="utf-8")
+    with pytest.raises(IntegrityError, match=r"schemas/market_size\.json"):
+        load("market_size", source=release_copy)
+
+
+def test_a_release_without_hashes_is_refused(release_copy: Path) -> None:
+    (release_copy / "SHA256SUMS").unlink()
+    with pytest.raises(LoadError, match="SHA256SUMS"):
+        load("market_size", source=release_copy)
+
+
+@pytest.fixture
+def served(release: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
+    """The dist folder over HTTP on the loopback interface; pooch's cache in a temp folder."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(release.parent))
+    handler.log_message = lambda *args: None  # type: ignore[method-assign]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/{release.name}.zip"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_url_is_fetched_with_pooch_and_checked(served: str, release: Path) -> None:
+    digest = file_digest(release.parent / f"{release.name}.zip")[0]
+    df = load("market_size", source=served, known_hash=f"sha256:{digest}")
+    assert len(df) == len(load("market_size"))
+    with pytest.raises(LoadError, match="known_hash"):
+        load("market_size", source=served)
+
+
+def test_url_with_a_wrong_hash_is_refused(served: str) -> None:
+    with pytest.raises(ValueError, match="hash"):
+        load("market_size", source=served, known_hash="0" * 64)
+
+
+@pytest.mark.slow
+def test_pip_install_ships_the_data(tmp_path: Path) -> None:
+    """A fresh venv, `pip install` of the project (a built wheel), and the loader outside the repo."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    lock = ["-c", str(REPO / "requirements.lock")] if (REPO / "requirements.lock").is_file() else []
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", *lock, str(REPO)],
+        check=True, env=env, cwd=tmp_path,
+    )
+    script = (
+        "import importlib, pandas as pd\n"
+        "m = importlib.import_module('cbj_figures.loader')\n"
+        "from cbj_figures.loader import load\n"
+        "root = m.data_root()\n"
+        "assert root.name == '_data' and 'site-packages' in str(root), root\n"
+        "df = load('company_financials')\n"
+        "assert df['value'].dtype == 'Float64' and isinstance(df['metric'].dtype, pd.CategoricalDtype)\n"
+        "from cbj_figures.cite import cite\n"
+        "assert 'version = {' in cite()\n"
+        "print(len(df), root)\n"
+    )
+    done = subprocess.run(
+        [str(python), "-c", script], check=True, env=env, cwd=tmp_path, capture_output=True, text=True
+    )
+    assert "_data" in done.stdout

@@ -15,6 +15,7 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 
 validate: setup
 	$(BIN)/cbj-figures validate --all
+	$(BIN)/cbj-figures check-version
 
 build: setup
 	$(BIN)/cbj-figures build

@@ -92,6 +92,34 @@ def build(root: str | Path = ".", out: str | Path = "dist") -> Path:
     return out / release
 
 
+def pinned(descriptor: dict, folder: Path) -> dict:
+    """A copy of `descriptor` whose resources carry the sha256 and byte count of their files in `folder`."""
+    descriptor = json.loads(json.dumps(descriptor))
+    for resource in descriptor["resources"]:
+        for rel in resource_paths(resource):
+            sha, size = file_digest(folder / rel)
+            resource["hash"], resource["bytes"] = f"sha256:{sha}", size
+    return descriptor
+
+
+def rehash(root: str | Path = ".") -> list[str]:
+    """Pin every resource in `root` to its current file (after a deliberate edit); names the changed ones.
+
+    The only command that writes datapackage.json: validation never does.
+    """
+    root = Path(root)
+    pkg = load_package(root)
+    fresh = pinned(pkg.descriptor, root)
+    pairs = zip(pkg.descriptor["resources"], fresh["resources"], strict=True)
+    changed = [new["name"] for old, new in pairs if old != new]
+    if changed:
+        text = json.dumps(fresh, ensure_ascii=False, indent=2) + "\n"
+        tmp = root / "datapackage.json.tmp"
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(root / "datapackage.json")
+    return changed
+
+
 def write_release(pkg: PackageSpec, tables: dict[str, LoadedTable], folder: Path) -> None:
     """The release folder: package files, fresh hashes, Parquet, DuckDB, SHA256SUMS."""
     for rel in [*package_files(pkg), *(e for e in EXTRAS if (pkg.root / e).is_file())]:
@@ -99,12 +127,7 @@ def write_release(pkg: PackageSpec, tables: dict[str, LoadedTable], folder: Path
             continue
         (folder / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(pkg.root / rel, folder / rel)
-    descriptor = json.loads(json.dumps(pkg.descriptor))
-    for resource in descriptor["resources"]:
-        for rel in resource_paths(resource):
-            resource["bytes"] = (folder / rel).stat().st_size
-            resource["hash"] = f"sha256:{file_digest(folder / rel)[0]}"
-    text = json.dumps(descriptor, ensure_ascii=False, indent=2) + "\n"
+    text = json.dumps(pinned(pkg.descriptor, folder), ensure_ascii=False, indent=2) + "\n"
     (folder / "datapackage.json").write_text(text, encoding="utf-8")
     arrow = {name: arrow_table(pkg.tables[name], tables[name].frame) for name in pkg.tables}
     (folder / "parquet").mkdir()

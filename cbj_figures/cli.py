@@ -100,6 +100,29 @@ def cmd_check_version(args: argparse.Namespace) -> int:
     return 1 if findings else 0
 
 
+def cmd_rehash(args: argparse.Namespace) -> int:
+    from .build import rehash
+
+    changed = rehash(Path(args.package).resolve())
+    print(f"re-pinned: {', '.join(changed)}" if changed else "every resource already matches its hash")
+    return 0
+
+
+def cmd_record_release(args: argparse.Namespace) -> int:
+    from .diff import record_release
+
+    print(record_release(Path(args.package).resolve()))
+    return 0
+
+
+def cmd_citation(args: argparse.Namespace) -> int:
+    from .cite import write_citation_files
+
+    for path in write_citation_files(Path(args.package).resolve()):
+        print(path)
+    return 0
+
+
 def cmd_cite(args: argparse.Namespace) -> int:
     from .cite import cite
 
@@ -151,6 +174,15 @@ def parser() -> argparse.ArgumentParser:
 
     cv = command("check-version", cmd_check_version, "Fail when `version` is not bumped enough since the last release.")
     cv.add_argument("package", nargs="?", default=".")
+
+    rh = command("rehash", cmd_rehash, "After a deliberate edit: pin each resource's sha256 and bytes again.")
+    rh.add_argument("package", nargs="?", default=".")
+
+    rr = command("record-release", cmd_record_release, "Record the package as the last release (releases/last/).")
+    rr.add_argument("package", nargs="?", default=".")
+
+    ci = command("citation", cmd_citation, "Regenerate CITATION.cff and .zenodo.json from the descriptor.")
+    ci.add_argument("package", nargs="?", default=".")
 
     c = command("cite", cmd_cite, "Cite the package, a table, or one figure (<table>/<id>).")
     c.add_argument("target", nargs="?")

@@ -235,3 +235,14 @@ def test_usage_errors_exit_2(capsys):
     assert exit_.value.code == 2
     assert main(["validate", "/nonexistent/package"]) == 2
     assert "datapackage.json" in capsys.readouterr().err
+
+
+def test_rehash_pins_a_deliberate_edit_and_nothing_else(pkg, capsys):
+    edit_row(pkg, "market_size", "ai-compute-cluster-market-2021", note="a deliberate correction")
+    assert not run(pkg).valid
+    assert main(["rehash", str(pkg)]) == 0
+    assert "re-pinned: market_size" in capsys.readouterr().out
+    assert run(pkg).valid
+    before = snapshot(pkg)
+    assert main(["rehash", str(pkg)]) == 0
+    assert snapshot(pkg) == before

@@ -55,6 +55,7 @@ def validate(root: Path, *, with_ge: bool, profile: Path | None) -> Report:
         layer("great_expectations", lambda: exports.run_ge(pkg, loaded))
     else:
         report.skipped["great_expectations"] = "run with --all (always on in CI)"
+    report.findings = descriptor.locate_json(report.findings, root)
     return report
 
 

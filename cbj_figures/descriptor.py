@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
 from cbj_figures.report import Finding
@@ -234,6 +234,55 @@ def as_list(value: object) -> list:
     if value is None:
         return []
     return [value] if isinstance(value, str) else list(value)
+
+
+def json_lines(text: str) -> dict[str, int]:
+    """The line on which each value of a JSON text starts, by JSON path (`$.resources[3].hash`)."""
+    decoder, lines = json.JSONDecoder(), {}
+
+    def skip(i: int) -> int:
+        while i < len(text) and text[i] in " \t\r\n,:":
+            i += 1
+        return i
+
+    def value(i: int, path: str) -> int:
+        i = skip(i)
+        lines[path] = text.count("\n", 0, i) + 1
+        if text[i] == "{":
+            i = skip(i + 1)
+            while text[i] != "}":
+                key, i = json.decoder.scanstring(text, i + 1)
+                i = skip(value(i, f"{path}.{key}"))
+            return i + 1
+        if text[i] == "[":
+            i, n = skip(i + 1), 0
+            while text[i] != "]":
+                i, n = skip(value(i, f"{path}[{n}]")), n + 1
+            return i + 1
+        return decoder.raw_decode(text, i)[1]
+
+    value(0, "$")
+    return lines
+
+
+def locate_json(findings: list[Finding], root: Path) -> list[Finding]:
+    """Give findings that point into a JSON file by JSON path the line of that path (or of its nearest parent)."""
+    cache: dict[str, dict[str, int]] = {}
+    out = []
+    for f in findings:
+        if f.line is None and f.file and f.file.endswith(".json") and (f.field or "").startswith("$"):
+            if f.file not in cache:
+                try:
+                    cache[f.file] = json_lines((root / f.file).read_text(encoding="utf-8"))
+                except (OSError, ValueError, IndexError):
+                    cache[f.file] = {}
+            path, lines = f.field, cache[f.file]
+            while path and path not in lines:
+                path = path[: max(path.rfind("."), path.rfind("["))] if path != "$" else ""
+            if path:
+                f = replace(f, line=lines[path])
+        out.append(f)
+    return out
 
 
 def file_digest(path: Path, algo: str = "sha256") -> tuple[str, int]:

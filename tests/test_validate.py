@@ -9,9 +9,11 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cbj_figures.cli import main, validate
-from cbj_figures.descriptor import file_digest
+from cbj_figures.descriptor import file_digest, json_lines
 
 ROOT = Path(__file__).resolve().parents[1]
 PROFILE = ROOT.parent / "shared" / "profiles" / "datapackage-2.0" / "datapackage.json"
@@ -148,6 +150,9 @@ def test_a_stale_hash_is_named_in_the_descriptor(pkg):
     found = {(f.layer, f.rule, f.file, f.field) for f in run(pkg).findings}
     i = [r["name"] for r in json.loads((pkg / "datapackage.json").read_text())["resources"]].index("market_size")
     assert ("descriptor", "resource-hash", "datapackage.json", f"$.resources[{i}].hash") in found
+    (finding,) = [f for f in run(pkg).findings if f.rule == "resource-hash"]
+    text = (pkg / "datapackage.json").read_text(encoding="utf-8").splitlines()
+    assert text[finding.line - 1].strip().startswith('"hash": "sha256:')
 
 
 @pytest.mark.parametrize("harmless", ["reverse-rows", "no-trailing-newline"])
@@ -246,3 +251,22 @@ def test_rehash_pins_a_deliberate_edit_and_nothing_else(pkg, capsys):
     before = snapshot(pkg)
     assert main(["rehash", str(pkg)]) == 0
     assert snapshot(pkg) == before
+
+
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+        max_leaves=12,
+    )
+)
+def test_json_lines_finds_the_line_of_every_value(document):
+    """Each path's line, in any layout json.dumps makes, is where that value is printed."""
+    for indent in (None, 1):
+        text = json.dumps(document, indent=indent, ensure_ascii=False)
+        lines = json_lines(text)
+        assert lines["$"] == 1
+        assert max(lines.values()) <= text.count("\n") + 1
+        if isinstance(document, dict) and indent:
+            for n, key in enumerate(document, start=2):
+                assert lines[f"$.{key}"] >= n

@@ -166,7 +166,11 @@ def open_source(
     elif path.is_file() and zipfile.is_zipfile(path):
         with tempfile.TemporaryDirectory(prefix="cbj-figures-") as tmp, zipfile.ZipFile(path) as archive:
             archive.extractall(tmp)
-            yield find_package_root(Path(tmp), version), True
+            try:
+                root = find_package_root(Path(tmp), version)
+            except LoadError as err:  # name the zip the user gave, not our temporary folder
+                raise LoadError(str(err).replace(tmp, str(path))) from None
+            yield root, True
     else:
         raise LoadError(f"{source}: not a release folder, a zip or a URL")
 

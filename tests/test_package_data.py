@@ -147,3 +147,13 @@ def test_inferred_values_say_why():
         for r in rows(t["name"]):
             if r.get("inferred") == "true":
                 assert r["inference_note"].strip(), (t["name"], r)
+
+
+def test_versions_agree_everywhere():
+    """The data ships inside the Python package, so both carry one version."""
+    import tomllib
+
+    import cbj_figures
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert project["version"] == DESCRIPTOR["version"] == cbj_figures.__version__

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Context, Decimal
+from typing import Any
 
 from .intervals import Interval
 
@@ -219,3 +220,261 @@ def _chinese_integer(text: str, printed: str) -> int:
             total += (1 if pending is None else pending) * unit
             pending, last_unit = None, unit
     return total + (pending or 0)
+
+
+# ------------------------------------------------------------------ vectorized (polars)
+#
+# `parse_column` gives, for a whole column at once, exactly what `parse` gives row by row
+# (tests/test_printed.py checks this on random and hand-picked texts). The common shapes --
+# an optional prefix word, an Arabic number, a scale and unit word, nothing else -- are read
+# with column expressions; every other text (Chinese numerals, ranges, 余/以上/以下, ordinals,
+# blanks, a qualifier that disagrees with the words, ...) goes through `parse` itself, once per
+# distinct (printed, qualifier). Values and bounds come out as integers scaled by 10**scale
+# (Int128), so sums over a million rows stay exact, as the Decimal intervals do.
+
+_MAX_DIGITS = 37  # scaled values stay below 10**37, so sums of up to 10**(38 - digits) rows fit Int128
+
+
+def _power_of_ten(d: Decimal) -> int:
+    """The exponent of a power of ten (every scale factor is one)."""
+    e = d.adjusted()
+    if d != Decimal(1).scaleb(e):  # pragma: no cover - guards the tables above
+        raise AssertionError(f"{d} is not a power of ten")
+    return e
+
+
+_FAST_PREFIX = "(" + "|".join(PREFIX_WORDS) + ")?"  # dict order: 不超过 before 超过 before 超
+_FAST_NUMBER = r"([0-9]+(?:,[0-9]{3})*)(?:\.([0-9]+))?"
+_FAST_UNIT = {
+    "CNY million": "(" + "|".join(_CNY_SCALES) + ")元",
+    "percent": "(%|％|成)",
+    "multiple": "(倍)",
+    "count": f"(亿|万|)[{COUNT_WORDS}]*",
+}
+_FAST_EXPONENT = {
+    "CNY million": {k: _power_of_ten(v) for k, v in _CNY_SCALES.items()},
+    "percent": {"%": 0, "％": 0, "成": 1},
+    "multiple": {"倍": 0},
+    "count": {k: _power_of_ten(v) for k, v in _COUNT_SCALES.items()},
+}
+
+
+@dataclass(frozen=True)
+class ScaledFigures:
+    """Figures of a column as integers scaled by 10**scale.
+
+    `frame` has one row per input row: `present` (a figure is there), `error` (why it cannot be
+    read, else null), `m`, `k` (the value is int(m) * 10**k: its digits, unscaled), `value`, `lo`,
+    `hi` (Int128; `lo`/`hi` null where the interval is unbounded on that side, or where there is
+    no figure).
+    """
+
+    scale: int
+    frame: Any  # polars.DataFrame
+
+    def decimal(self, scaled: int | None, *, low: bool = True) -> Decimal:
+        """A scaled bound back as a Decimal (None: -inf for a low bound, +inf for a high one)."""
+        if scaled is None:
+            return Decimal("-Infinity") if low else Decimal("Infinity")
+        return Decimal(scaled).scaleb(-self.scale)
+
+    def interval(self, lo: int | None, hi: int | None) -> Interval:
+        return Interval(self.decimal(lo, low=True), self.decimal(hi, low=False))
+
+
+def parse_column(printed: Any, qualifier: Any, unit: str) -> ScaledFigures:
+    """`parse` over polars Series (`qualifier` may be None: every figure exact), vectorized."""
+    import polars as pl
+
+    if unit not in UNITS:
+        raise ValueError(f"unknown unit {unit!r}; expected one of {', '.join(UNITS)}")
+    n = len(printed)
+    q = qualifier.cast(pl.Utf8) if qualifier is not None else pl.Series([None] * n, dtype=pl.Utf8)
+    df = pl.DataFrame({"p": printed.cast(pl.Utf8), "q": q}).with_columns(
+        pl.when(pl.col("q").is_null() | (pl.col("q") == "")).then(pl.lit("exact")).otherwise(pl.col("q")).alias("q")
+    )
+    return _on_distinct(df, ["p", "q"], lambda d: _read_printed(d, unit))
+
+
+def _on_distinct(df: Any, keys: list[str], read: Any) -> ScaledFigures:
+    """Read each distinct key once when values repeat (figures do: 1M rows may print 10k texts),
+    then spread the results back over the rows; else read every row."""
+    import polars as pl
+
+    distinct = df.select(keys).unique()
+    if distinct.height * 2 > df.height:
+        return _scaled(read(df), rows=df.height)
+    scaled = _scaled(read(distinct), rows=df.height)
+    frame = df.select(keys).join(
+        pl.concat([distinct, scaled.frame], how="horizontal"), on=keys, how="left", maintain_order="left",
+        nulls_equal=True,
+    )
+    return ScaledFigures(scaled.scale, frame.drop(keys))
+
+
+def _read_printed(df: Any, unit: str) -> Any:
+    """(p, q) -> present, error, q, m, k, uk: the fast shapes by expressions, the rest by `parse`."""
+    import polars as pl
+
+    pattern = f"^{_FAST_PREFIX}{_FAST_NUMBER}{_FAST_UNIT[unit]}$"
+    groups = pl.col("p").str.extract_groups(pattern)
+    word_q = {w: q for w, q in PREFIX_WORDS.items() if q is not None}
+    df = df.with_columns(
+        present=pl.col("p").is_not_null() & (pl.col("p") != ""),
+        _word=groups.struct.field("1"),
+        _int=groups.struct.field("2").str.replace_all(",", "", literal=True),
+        _frac=groups.struct.field("3").fill_null(""),
+        _scale=groups.struct.field("4"),
+    ).with_columns(
+        _wq=pl.col("_word").replace_strict(word_q, default=None, return_dtype=pl.Utf8),
+    )
+    fast = pl.col("_int").is_not_null() & (
+        (pl.col("_wq").is_null() & (pl.col("q") == "exact")) | (pl.col("_wq") == pl.col("q"))
+    ).fill_null(False)
+    exponent = pl.col("_scale").replace_strict(_FAST_EXPONENT[unit], default=None, return_dtype=pl.Int32)
+    d = pl.col("_frac").str.len_chars().cast(pl.Int32)
+    zeros = (pl.col("_int").str.len_chars() - pl.col("_int").str.strip_chars_end("0").str.len_chars()).cast(pl.Int32)
+    all_zero = pl.col("_int").str.strip_chars("0") == ""
+    digit_exp = pl.when(d > 0).then(-d).when(all_zero).then(0).otherwise(zeros)
+    tally = (pl.col("_scale") == "") & (pl.col("q") == "exact") if unit == "count" else pl.lit(False)
+    df = df.with_columns(
+        _fast=fast,
+        m=pl.concat_str(pl.col("_int"), pl.col("_frac")),
+        k=exponent - d,
+        uk=pl.when(tally).then(None).otherwise(digit_exp + exponent),
+        error=pl.lit(None, dtype=pl.Utf8),
+    ).select("present", "p", "q", "_fast", "m", "k", "uk", "error")
+
+    slow = df.filter(pl.col("present") & ~pl.col("_fast")).select("p", "q").unique()
+    if slow.height:
+        rows = []
+        for text, qual in slow.iter_rows():
+            try:
+                fig = parse(text, qual, unit)
+            except ValueError as e:
+                rows.append((text, qual, None, None, None, str(e)))
+                continue
+            sign, digits, exp = fig.value.as_tuple()
+            m = ("-" if sign else "") + "".join(map(str, digits))
+            uk = None if fig.resolution.is_zero() else _power_of_ten(fig.resolution)
+            rows.append((text, qual, m, int(exp), uk, None))
+        schema = {"p": pl.Utf8, "q": pl.Utf8, "m": pl.Utf8, "k": pl.Int32, "uk": pl.Int32, "error": pl.Utf8}
+        looked_up = df.select("p", "q").join(
+            pl.DataFrame(rows, schema=schema, orient="row"), on=["p", "q"], how="left", maintain_order="left"
+        )
+        df = df.with_columns(
+            pl.when(pl.col("_fast")).then(pl.col(c)).otherwise(looked_up[c]).alias(c) for c in ("m", "k", "uk", "error")
+        )
+    df = df.with_columns(pl.when(pl.col("present")).then(pl.col(c)).alias(c) for c in ("m", "k", "uk", "error"))
+    return df.select("present", "error", "q", "m", "k", "uk")
+
+
+def decimal_column(text: Any) -> ScaledFigures:
+    """Stored numbers (their text, e.g. "83.637") as exact point intervals, scaled like `parse_column`."""
+    import polars as pl
+
+    return _on_distinct(pl.DataFrame({"p": text.cast(pl.Utf8)}), ["p"], _read_decimal)
+
+
+def _read_decimal(df: Any) -> Any:
+    import polars as pl
+
+    groups = pl.col("p").str.extract_groups(r"^([+-]?)([0-9]*)(?:\.([0-9]*))?$")
+    df = df.with_columns(
+        present=pl.col("p").is_not_null() & (pl.col("p") != ""),
+        _sign=groups.struct.field("1").str.replace("+", "", literal=True),
+        _int=groups.struct.field("2"),
+        _frac=groups.struct.field("3").fill_null(""),
+    )
+    ok = (pl.col("_int").is_not_null() & ((pl.col("_int") != "") | (pl.col("_frac") != ""))).fill_null(False)
+    df = df.with_columns(
+        _fast=ok,
+        m=pl.concat_str(pl.col("_sign"), pl.col("_int"), pl.col("_frac")),
+        k=-pl.col("_frac").str.len_chars().cast(pl.Int32),
+        error=pl.lit(None, dtype=pl.Utf8),
+    )
+    slow = df.filter(pl.col("present") & ~pl.col("_fast")).select("p").unique()
+    if slow.height:  # exponents (1e5) or not a number
+        rows = []
+        for (cell,) in slow.iter_rows():
+            try:
+                d = Decimal(cell)
+                if not d.is_finite():
+                    raise ValueError
+            except (ArithmeticError, ValueError):
+                rows.append((cell, None, None, f"{cell!r} is not a finite number"))
+                continue
+            sign, digits, exp = d.as_tuple()
+            rows.append((cell, ("-" if sign else "") + "".join(map(str, digits)), int(exp), None))
+        schema = {"p": pl.Utf8, "m": pl.Utf8, "k": pl.Int32, "error": pl.Utf8}
+        looked_up = df.select("p").join(
+            pl.DataFrame(rows, schema=schema, orient="row"), on="p", how="left", maintain_order="left"
+        )
+        df = df.with_columns(
+            pl.when(pl.col("_fast")).then(pl.col(c)).otherwise(looked_up[c]).alias(c) for c in ("m", "k", "error")
+        )
+    df = df.with_columns(
+        pl.when(pl.col("present")).then(pl.col(c)).alias(c) for c in ("m", "k", "error")
+    ).with_columns(q=pl.lit("exact"), uk=pl.lit(None, dtype=pl.Int32))
+    return df.select("present", "error", "q", "m", "k", "uk")
+
+
+def _scaled(df: Any, rows: int) -> ScaledFigures:
+    """(m, k, uk, q) -> value and interval bounds as Int128 at one common scale.
+
+    value = int(m) * 10**k; u = 10**uk (null: u = 0); the bounds follow `_interval`.
+    """
+    import polars as pl
+
+    ok = pl.col("present") & pl.col("error").is_null()
+    half = pl.col("q").is_in(list(NEUTRAL_QUALIFIERS)) & pl.col("uk").is_not_null()
+    need = df.select(
+        pl.max_horizontal(
+            (-pl.col("k")).filter(ok).max(),
+            (-pl.col("uk") + half.cast(pl.Int32)).filter(ok).max(),
+            pl.lit(0),
+        )
+    ).item()
+    scale = int(need or 0)
+
+    def ten_to(e: pl.Expr, lead: str = "1") -> pl.Expr:
+        """lead * 10**e as Int128 (e >= 0), built as text so no float is involved."""
+        width = pl.max_horizontal(e, pl.lit(0)) + len(lead)
+        return pl.lit(lead).str.pad_end(width.cast(pl.Int64), "0").cast(pl.Int128)
+
+    shift = pl.col("k") + scale
+    value = pl.col("m").str.pad_end((pl.col("m").str.len_chars() + pl.max_horizontal(shift, 0)).cast(pl.Int64), "0")
+    digits = df.select(
+        pl.max_horizontal(
+            (pl.col("m").str.len_chars().cast(pl.Int64) + shift).filter(ok).max(),
+            (pl.col("uk") + scale + 1).filter(ok).max(),
+            pl.lit(0),
+        )
+    ).item()
+    if (digits or 0) + len(str(max(rows, 1))) > _MAX_DIGITS + 1:
+        raise ValueError(f"figures need {digits} digits at scale 10**-{scale}: too large for exact column arithmetic")
+    u = pl.when(pl.col("uk").is_null()).then(pl.lit(0, dtype=pl.Int128)).otherwise(ten_to(pl.col("uk") + scale))
+    h = pl.when(half).then(ten_to(pl.col("uk") + scale - 1, "5")).otherwise(pl.lit(0, dtype=pl.Int128))
+    q = pl.col("q")
+    out = df.with_columns(_v=pl.when(ok).then(value.cast(pl.Int128)), _u=u, _h=h).select(
+        "present",
+        "error",
+        pl.when(ok).then(pl.col("m")).alias("m"),
+        pl.when(ok).then(pl.col("k")).alias("k"),
+        pl.col("_v").alias("value"),
+        pl.when(q.is_in(list(NEUTRAL_QUALIFIERS)))
+        .then(pl.col("_v") - pl.col("_h"))
+        .when(q.is_in(["approx", "nearly"]))
+        .then(pl.col("_v") - pl.col("_u"))
+        .when(q == "more_than")
+        .then(pl.col("_v"))
+        .alias("lo"),
+        pl.when(q.is_in(list(NEUTRAL_QUALIFIERS)))
+        .then(pl.col("_v") + pl.col("_h"))
+        .when(q == "approx")
+        .then(pl.col("_v") + pl.col("_u"))
+        .when(q.is_in(["nearly", "at_most"]))
+        .then(pl.col("_v"))
+        .alias("hi"),
+    )
+    return ScaledFigures(scale, out)

@@ -14,14 +14,17 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from .checks import Tables
+import polars as pl
+
+from .checks import CAP, Tables
 from .descriptor import PackageSpec, file_digest
-from .printed import parse
+from .printed import decimal_column, parse, parse_column
 from .report import Finding
 
 LAYER = "provenance"
 DESCRIPTOR = "datapackage.json"
 _BREAK = re.compile(r"\s*\n\s*")
+_FEW = 64  # distinct values of one article searched with `in`; more go through Aho-Corasick
 
 
 @dataclass
@@ -77,7 +80,12 @@ class _Context:
                 if row.get("source_id"):
                     self.sources[row["source_id"]] = row
         self.texts: dict[str, str | None] = {}
-        self.articles: dict[str, ArticleText] = {}
+        self.articles: dict[str, ArticleText] = {}  # by the source id of the article itself
+        self.keys: dict[str, str] = {}  # source id -> the source id of its article
+
+    def article_key(self, source_id: str) -> str | None:
+        """The id of the article a source is (or is reported in), once `article` found it."""
+        return self.keys.get(source_id)
 
     def text(self, name: str) -> str | None:
         if name not in self.texts:
@@ -106,6 +114,7 @@ class _Context:
                 return None, f"reported_in of {source_id!r} loops ({' -> '.join([*seen, nxt])})"
             sid = nxt
         if sid in self.articles:
+            self.keys[source_id] = sid
             return self.articles[sid], ""
         name = row["text_resource"]
         text = self.text(name)
@@ -117,6 +126,7 @@ class _Context:
             return None, f"source {sid!r} has line span {first}..{last} outside its text (1..{n})"
         art = ArticleText.from_text(text, first, last)
         self.articles[sid] = art
+        self.keys[source_id] = sid
         return art, ""
 
 
@@ -134,49 +144,225 @@ def _stored_text(t: Any, field: str, i: int) -> str | None:
 
 def check_provenance(pkg: PackageSpec, tables: Tables) -> list[Finding]:
     """Quotes in their articles, printed figures in their quotes and equal to the stored values,
-    verbatim fields in the text, and the pinned hash and size of every text resource."""
+    verbatim fields in the text, and the pinned hash and size of every text resource.
+
+    Vectorized: each check is a column expression or a look-up of the distinct values only
+    (quotes per article, printed figures via `parse_column`); the row-by-row code runs only on
+    the rows it reports, CAP of them per (rule, field), so the messages are the same either way.
+    """
     out: list[Finding] = []
     ctx = _Context(pkg, tables)
     out += _check_texts(pkg)
     for t in tables.values():
-        path = t.spec.path
-        columns = set(t.frame.columns)
-        fields = t.spec.schema.get("fields", [])
-        figure_fields = [
-            f for f in fields if f.get("type") in ("number", "integer") and f.get("unit") and f.get("printed")
-        ]
-        verbatim = [f["name"] for f in fields if f.get("verbatim") is True and f["name"] in columns]
-        if not ({"quote", "source_id"} <= columns or figure_fields or verbatim):
-            continue
-        lines = t.lines.to_list() if hasattr(t.lines, "to_list") else list(t.lines)
-        for i, row in enumerate(t.frame.iter_rows(named=True)):
-            line = int(lines[i]) if i < len(lines) else None
+        out += _check_table(ctx, t)
+    return out
 
-            def bad(rule: str, message: str, fld: str, line: int | None = line, path: str = path) -> None:
-                out.append(Finding(LAYER, rule, message, file=path, line=line, field=fld))
 
-            quote = row.get("quote")
-            article = None
-            if "source_id" in columns and row.get("source_id"):
-                article, why = ctx.article(row["source_id"])
-                if article is None:
-                    bad("source-text", f"cannot check against the source text: {why}", "source_id")
-            if article is not None and "quote" in columns:
-                if not quote:
-                    bad("quote-missing", "row has no quote", "quote")
-                elif "\n" in quote:
-                    bad("quote-not-in-source", "a quote must not contain a line break", "quote")
-                elif article.find(quote) is None:
-                    hint = _nearest_hint(article.joined, quote)
-                    msg = f"quote not found in {row['source_id']}'s article text{hint}: {quote}"
-                    bad("quote-not-in-source", msg, "quote")
-            if article is not None:
-                for fld in verbatim:
-                    value = row.get(fld)
-                    if value and article.find(str(value)) is None:
-                        bad("verbatim-not-in-source", f"{fld} {value!r} does not occur in the article text", fld)
-            for f in figure_fields:
-                _check_figure(f, t, i, row, bad)
+def _check_table(ctx: _Context, t: Any) -> list[Finding]:
+    """One table: a mask of failing rows per (rule, field), then the row-by-row messages of the first CAP."""
+    columns = set(t.frame.columns)
+    fields = t.spec.schema.get("fields", [])
+    figure_fields = [
+        f
+        for f in fields
+        if f.get("type") in ("number", "integer") and f.get("unit") and f.get("printed") and f["name"] in columns
+    ]
+    verbatim = [f["name"] for f in fields if f.get("verbatim") is True and f["name"] in columns]
+    if not ({"quote", "source_id"} <= columns or figure_fields or verbatim):
+        return []
+    frame = t.frame
+    n = frame.height
+    no = pl.Series([False] * n, dtype=pl.Boolean)
+    masks: dict[tuple[str, str], pl.Series] = {}  # (rule, field) -> failing rows
+
+    def text_col(name: str) -> pl.Series:
+        return _blank_as_null(frame.get_column(name).cast(pl.Utf8))
+
+    # the article of each row (None where the source resolves to no text)
+    article_of: dict[str, str | None] = {}
+    if "source_id" in columns:
+        sids = text_col("source_id")
+        bad_source: list[str] = []
+        for sid in sids.drop_nulls().unique().to_list():
+            art, _ = ctx.article(sid)
+            article_of[sid] = ctx.article_key(sid) if art is not None else None
+            if art is None:
+                bad_source.append(sid)
+        masks[("source-text", "source_id")] = sids.is_in(bad_source).fill_null(False) if bad_source else no
+        key = sids.replace_strict(article_of, default=None, return_dtype=pl.Utf8) if article_of else sids.clear(n)
+    else:
+        key = pl.Series([None] * n, dtype=pl.Utf8)
+    has_article = key.is_not_null()
+
+    quote = text_col("quote") if "quote" in columns else None
+    if quote is not None and has_article.any():
+        masks[("quote-missing", "quote")] = has_article & quote.is_null()
+        breaks = quote.str.contains("\n", literal=True).fill_null(False)
+        masks[("quote-not-in-source", "quote")] = has_article & quote.is_not_null() & (
+            breaks | _absent(ctx, key, _blank_as_null(quote, breaks))
+        )
+    for name in verbatim:
+        values = text_col(name)
+        masks[("verbatim-not-in-source", name)] = has_article & _absent(ctx, key, values)
+    raw_quote = frame.get_column("quote").cast(pl.Utf8) if "quote" in columns else None
+    for f in figure_fields:
+        masks.update(_figure_masks(f, t, raw_quote))
+
+    out: list[Finding] = []
+    lines = t.lines if isinstance(t.lines, pl.Series) else pl.Series(list(t.lines), dtype=pl.Int64)
+    report: dict[int, set[tuple[str, str]]] = {}
+    for (rule, fld), mask in masks.items():
+        rows = mask.arg_true()
+        for i in rows[:CAP].to_list():
+            report.setdefault(i, set()).add((rule, fld))
+        if len(rows) > CAP:
+            msg = f"... and {len(rows) - CAP:,} more rows failing {rule!r}"
+            out.append(Finding(LAYER, rule, msg, file=t.spec.path, field=fld))
+    details = [_row_findings(ctx, t, i, int(lines[i]) if i < len(lines) else None) for i in sorted(report)]
+    found = [f for i, fs in zip(sorted(report), details, strict=True) for f in fs if (f.rule, f.field) in report[i]]
+    return found + out
+
+
+def _absent(ctx: _Context, key: pl.Series, values: pl.Series) -> pl.Series:
+    """True where a value does not occur in its row's article (False where either is missing).
+
+    Each article is searched once for its distinct values: with `in` for a few, with polars'
+    Aho-Corasick (`extract_many`, overlapping: every occurrence of every value) for many.
+    """
+    out = pl.Series([False] * len(values), dtype=pl.Boolean)
+    distinct = pl.DataFrame({"k": key, "v": values}).drop_nulls().unique()
+    for (art_key,), group in distinct.group_by(["k"]):
+        text = ctx.articles[art_key].joined
+        wanted = group.get_column("v").to_list()
+        if len(wanted) > _FEW:
+            found = set(pl.Series([text]).str.extract_many(wanted, overlapping=True)[0].to_list())
+            missing = [v for v in wanted if v not in found]
+        else:
+            missing = [v for v in wanted if v not in text]
+        if missing:
+            out = out | ((key == art_key) & values.is_in(missing)).fill_null(False)
+    return out
+
+
+def _figure_masks(f: dict, t: Any, quote: pl.Series | None) -> dict[tuple[str, str], pl.Series]:
+    """The rows failing each figure check of one figure field (the same logic as `_check_figure`)."""
+    frame = t.frame
+    name, printed_field = f["name"], f["printed"]
+    qualifier_field = f.get("qualifier")
+    if printed_field in frame.columns:
+        printed = frame.get_column(printed_field).cast(pl.Utf8)
+    else:
+        printed = pl.Series([None] * frame.height, dtype=pl.Utf8)
+    has_printed = printed.is_not_null() & (printed != "")
+    stored = _stored_column(t, name)
+    masks = {("printed-missing", printed_field): ~has_printed & stored.is_not_null()}
+    if quote is not None:
+        inside = quote.str.contains(printed, literal=True)
+        masks[("printed-not-in-quote", printed_field)] = has_printed & quote.is_not_null() & ~inside.fill_null(True)
+    if qualifier_field and qualifier_field in frame.columns:
+        qualifier = frame.get_column(qualifier_field).cast(pl.Utf8)
+    else:
+        qualifier = pl.Series([None] * frame.height, dtype=pl.Utf8)
+    rows = pl.DataFrame({"p": printed, "q": qualifier, "s": stored})
+    distinct = rows.unique()
+    if distinct.height * 2 > rows.height:  # few repeats: judge every row
+        judged = _judge_figures(rows, f["unit"])
+    else:  # judge each distinct (printed, qualifier, stored) once
+        judged = rows.join(
+            pl.concat([distinct, _judge_figures(distinct, f["unit"])], how="horizontal"),
+            on=["p", "q", "s"], how="left", maintain_order="left", nulls_equal=True,
+        )
+    masks[("printed-unparseable", printed_field)] = has_printed & judged.get_column("unparseable")
+    masks[("printed-value-mismatch", name)] = judged.get_column("mismatch")
+    return masks
+
+
+def _judge_figures(rows: pl.DataFrame, unit: str) -> pl.DataFrame:
+    """unparseable: the printed text cannot be read; mismatch: it can, but the stored value is
+    missing, not a number, or not exactly its value."""
+    figs = parse_column(rows.get_column("p"), rows.get_column("q"), unit).frame
+    values = decimal_column(rows.get_column("s")).frame
+    parsed = figs.get_column("present") & figs.get_column("error").is_null()
+    unequal = rows.get_column("s").is_null() | values.get_column("error").is_not_null() | ~_same_number(figs, values)
+    return pl.DataFrame({"unparseable": figs.get_column("error").is_not_null(), "mismatch": parsed & unequal})
+
+
+def _stored_column(t: Any, field: str) -> pl.Series:
+    """The cells exactly as written when the loader kept them (`text`), else the typed values as text."""
+    text = getattr(t, "text", None)
+    if text is not None and field in text.columns:
+        s = text.get_column(field).cast(pl.Utf8)
+    else:
+        s = t.frame.get_column(field)
+        s = s.map_elements(repr, return_dtype=pl.Utf8) if s.dtype.is_float() else s.cast(pl.Utf8)
+    return _blank_as_null(s)
+
+
+def _blank_as_null(s: pl.Series, also: pl.Series | None = None) -> pl.Series:
+    """Empty cells (and those where `also` is true) as null."""
+    drop = (s == "") if also is None else ((s == "") | also)
+    return s.to_frame("s").select(pl.when(~drop.fill_null(False)).then(pl.col("s"))).to_series()
+
+
+def _same_number(a: pl.DataFrame, b: pl.DataFrame) -> pl.Series:
+    """int(m) * 10**k equal in both frames, compared digit for digit (no scaling, so no overflow)."""
+
+    def canonical(frame: pl.DataFrame) -> pl.DataFrame:
+        m, k = pl.col("m"), pl.col("k").cast(pl.Int64)
+        negative = m.str.starts_with("-")
+        digits = m.str.strip_chars_start("+-").str.strip_chars_start("0")
+        mantissa = digits.str.strip_chars_end("0")
+        shift = (digits.str.len_chars() - mantissa.str.len_chars()).cast(pl.Int64)
+        zero = mantissa == ""
+        return frame.select(
+            sign=pl.when(zero).then(False).otherwise(negative),
+            mantissa=mantissa,
+            exp=pl.when(zero).then(0).otherwise(k + shift),
+        )
+
+    x, y = canonical(a), canonical(b)
+    return ((x["sign"] == y["sign"]) & (x["mantissa"] == y["mantissa"]) & (x["exp"] == y["exp"])).fill_null(False)
+
+
+def _row_findings(ctx: _Context, t: Any, i: int, line: int | None) -> list[Finding]:
+    """Every provenance finding of one row, row by row (the messages of the reported rows)."""
+    out: list[Finding] = []
+    path = t.spec.path
+    columns = set(t.frame.columns)
+    fields = t.spec.schema.get("fields", [])
+    figure_fields = [
+        f
+        for f in fields
+        if f.get("type") in ("number", "integer") and f.get("unit") and f.get("printed") and f["name"] in columns
+    ]
+    verbatim = [f["name"] for f in fields if f.get("verbatim") is True and f["name"] in columns]
+    row = t.frame.row(i, named=True)
+
+    def bad(rule: str, message: str, fld: str) -> None:
+        out.append(Finding(LAYER, rule, message, file=path, line=line, field=fld))
+
+    quote = row.get("quote")
+    article = None
+    if "source_id" in columns and row.get("source_id"):
+        article, why = ctx.article(row["source_id"])
+        if article is None:
+            bad("source-text", f"cannot check against the source text: {why}", "source_id")
+    if article is not None and "quote" in columns:
+        if not quote:
+            bad("quote-missing", "row has no quote", "quote")
+        elif "\n" in quote:
+            bad("quote-not-in-source", "a quote must not contain a line break", "quote")
+        elif article.find(quote) is None:
+            hint = _nearest_hint(article.joined, quote)
+            msg = f"quote not found in {row['source_id']}'s article text{hint}: {quote}"
+            bad("quote-not-in-source", msg, "quote")
+    if article is not None:
+        for fld in verbatim:
+            value = row.get(fld)
+            if value and article.find(str(value)) is None:
+                bad("verbatim-not-in-source", f"{fld} {value!r} does not occur in the article text", fld)
+    for f in figure_fields:
+        _check_figure(f, t, i, row, bad)
     return out
 
 

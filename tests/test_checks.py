@@ -515,6 +515,7 @@ def test_no_checks_folder_means_no_rules(tmp_path, tables):
 # broken row is the one the rule reports (the printed figure it compares).
 BREAKS: dict[str, tuple[str, str, str | dict]] = {
     "jiliu-segments-sum-2025": ("company_financials", "jiliu-revenue-2025-total", "5.90亿元"),
+    "company-financials-segments-sum": ("company_financials", "jiliu-revenue-2025-total", "5.90亿元"),
     "jiliu-segment-shares-sum-2025": ("company_ratios", "jiliu-revenue-share-2025-products", "93.9%"),
     "jiliu-segment-share-2025-products": ("company_ratios", "jiliu-revenue-share-2025-products", "73.9%"),
     "jiliu-segment-share-2025-operations": ("company_ratios", "jiliu-revenue-share-2025-operations", "26.1%"),
@@ -725,3 +726,213 @@ def test_any_rule_shape_gives_findings_never_a_traceback(tmp_path, tables, data,
     assert all(f.file == "checks/fuzz.yaml" for f in findings)
     assert len(rules) + len(findings) >= 1
     run_checks(rules, tables)
+
+
+# ------------------------------------------------------------------ group_sum (whole long tables)
+
+
+def long_table(rows: list[tuple], name: str = "obs", printed: bool = True) -> FakeTable:
+    """rows: (figure_id, region_id, period, segment, printed[, qualifier]) -> a long CNY table.
+
+    Without `printed` the value field has no printed property and the printed text is read as
+    the stored number itself (e.g. "1.5")."""
+    fields = [
+        {"name": "figure_id", "type": "string"},
+        {"name": "region_id", "type": "string"},
+        {"name": "period", "type": "integer"},
+        {"name": "segment", "type": "string"},
+        {"name": "value", "type": "number", "unit": "CNY million"},
+        {"name": "printed", "type": "string"},
+        {"name": "qualifier", "type": "string"},
+    ]
+    if printed:
+        fields[4].update(printed="printed", qualifier="qualifier")
+    data: dict[str, list] = {f["name"]: [] for f in fields}
+    for fid, region, period, segment, text, *q in rows:
+        qualifier = q[0] if q else "exact"
+        data["figure_id"].append(fid)
+        data["region_id"].append(region)
+        data["period"].append(period)
+        data["segment"].append(segment)
+        data["printed"].append(text)
+        data["qualifier"].append(qualifier)
+        data["value"].append(_value_of(text, qualifier) if printed else float(text))
+    spec = TableSpec(name, f"resources/{name}.csv", {"fields": fields}, f"schemas/{name}.json", {})
+    frame = pl.DataFrame(data, schema={"period": pl.Int64, "value": pl.Float64, **{
+        k: pl.Utf8 for k in ("figure_id", "region_id", "segment", "printed", "qualifier")
+    }}).select([f["name"] for f in fields])
+    return FakeTable(spec, frame, pl.Series("line", range(2, len(rows) + 2), dtype=pl.Int64))
+
+
+def _value_of(text: str, qualifier: str) -> float | None:
+    try:
+        return float(parse(text, qualifier, "CNY million").value)
+    except ValueError:
+        return None  # a printed text the rule must report as unreadable
+
+
+LONG_ROWS = [
+    ("a-2024-total", "a", 2024, "total", "5.20亿元"),  # line 2
+    ("a-2024-products", "a", 2024, "products", "4.37亿元"),  # line 3
+    ("a-2024-operations", "a", 2024, "operations", "8363.7万元"),  # line 4
+    ("b-2024-x", "b", 2024, "x", "1.1亿元"),  # line 5
+    ("b-2024-total", "b", 2024, "total", "约3.3亿元", "approx"),  # line 6
+    ("b-2024-y", "b", 2024, "y", "2.2亿元"),  # line 7
+    ("c-2024-total", "c", 2024, "total", "9亿元"),  # line 8: a total without parts
+    ("d-2025-x", "d", 2025, "x", "超过1亿元", "more_than"),  # line 9
+    ("d-2025-total", "d", 2025, "total", "超过2亿元", "more_than"),  # line 10
+]
+
+GROUP_SUM = """
+- id: g
+  kind: group_sum
+  description: segments add up to the total
+  table: obs
+  group_by: [region_id, period]
+  parts: {segment: {not: total}}
+  total: {segment: total}
+"""
+
+
+def group_run(tmp_path, rows=LONG_ROWS, body: str = GROUP_SUM, **kwargs):
+    t = long_table(rows, **kwargs)
+    return run(tmp_path, {t.spec.name: t}, "rules:\n" + textwrap.indent(textwrap.dedent(body), "  "))
+
+
+def test_group_sum_passes_with_one_reconciliation_row(tmp_path):
+    load_findings, findings, recs = group_run(tmp_path)
+    assert not load_findings and not findings
+    (rec,) = recs
+    assert rec.holds and rec.kind == "group_sum"
+    assert rec.computed == "3 groups hold"
+    assert rec.printed == "3 printed totals; 1 group without both parts and a total not checked"
+
+
+def test_group_sum_wrong_part_fails_at_the_total_row(tmp_path):
+    rows = [r if r[0] != "a-2024-products" else (*r[:4], "4.73亿元") for r in LONG_ROWS]
+    load_findings, findings, recs = group_run(tmp_path, rows)
+    assert not load_findings and not recs[0].holds
+    (f,) = findings
+    assert (f.layer, f.rule, f.file, f.line, f.field) == ("consistency", "g", "resources/obs.csv", 2, "value")
+    assert (f.computed, f.printed) == ("[556.136, 557.138]", "[519.5, 520.5]")
+    assert "obs/a-2024-total (5.20亿元)" in f.message and "region_id=a, period=2024" in f.message
+    assert recs[0].computed == "2 of 3 groups hold"
+
+
+def test_group_sum_gives_the_same_intervals_as_the_sum_rule(tmp_path):
+    """The vectorized rule and the figure-by-figure `sum` rule agree on the evidence."""
+    rows = [r if r[0] != "a-2024-products" else (*r[:4], "4.73亿元") for r in LONG_ROWS]
+    body = GROUP_SUM + textwrap.dedent("""
+        - id: s
+          kind: sum
+          parts: [obs/a-2024-products, obs/a-2024-operations]
+          total: obs/a-2024-total
+        """)
+    _, findings, _ = group_run(tmp_path, rows, body)
+    g, s = sorted(findings, key=lambda f: f.rule)
+    assert (g.file, g.line, g.field, g.computed, g.printed) == (s.file, s.line, s.field, s.computed, s.printed)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    parts=st.lists(st.tuples(st.integers(1, 99_999), st.integers(0, 3), st.sampled_from(["万元", "亿元"])),
+                   min_size=1, max_size=4),
+    total=st.tuples(st.integers(1, 999_999), st.integers(0, 3), st.sampled_from(["万元", "亿元"]),
+                    st.sampled_from(["exact", "approx", "nearly", "more_than", "at_most"])),
+)
+def test_group_sum_agrees_with_the_sum_rule_on_random_figures(tmp_path, parts, total):
+    def text(n: int, d: int, scale: str) -> str:
+        return f"{Decimal(n).scaleb(-d)}{scale}"
+
+    words = {"exact": "", "approx": "约", "nearly": "近", "more_than": "超过", "at_most": "不超过"}
+    rows = [(f"p{i}", "r", 2024, f"s{i}", text(*p)) for i, p in enumerate(parts)]
+    rows.append(("t", "r", 2024, "total", words[total[3]] + text(*total[:3]), total[3]))
+    body = GROUP_SUM + f"""
+- id: s
+  kind: sum
+  parts: [{", ".join(f"obs/p{i}" for i in range(len(parts)))}]
+  total: obs/t
+"""
+    _, findings, recs = group_run(tmp_path, rows, body)
+    by_rule = {r.rule: r for r in recs}
+    assert by_rule["g"].holds == by_rule["s"].holds
+    if not by_rule["s"].holds:
+        g, s = sorted(findings, key=lambda f: f.rule)
+        assert (g.line, g.computed, g.printed) == (s.line, s.computed, s.printed)
+
+
+def test_group_sum_on_a_field_without_printed_figures_takes_values_as_exact(tmp_path):
+    rows = [("a1", "a", 1, "x", "1.25"), ("a2", "a", 1, "y", "2"), ("at", "a", 1, "total", "3.25")]
+    _, findings, recs = group_run(tmp_path, rows, printed=False)
+    assert recs[0].holds and not findings
+    rows[-1] = ("at", "a", 1, "total", "3.2500001")
+    _, findings, recs = group_run(tmp_path, rows, printed=False)
+    (f,) = findings
+    assert (f.line, f.computed, f.printed) == (4, "[3.25, 3.25]", "[3.25, 3.25001]")  # 6 digits, rounded outward
+    assert "does not meet obs/at [3.25, 3.25001] (group region_id=a, period=1)" in f.message
+
+
+@pytest.mark.parametrize(
+    ("change", "line", "message"),
+    [
+        ("parts: {segmnt: {not: total}}", 8, "'parts' filters on 'segmnt' is not a field of table 'obs'"),
+        ("parts: {segment: {nor: total}}", 8, "unknown operator 'nor'"),
+        ("parts: segment", 8, "'parts' must be a filter"),
+        ("parts: {}", 8, "'parts' must be a filter"),
+        ("parts: {segment: [[total]]}", 8, "needs plain values"),
+        ("group_by: [region, period]", 7, "group_by field 'region' is not a field"),
+        ("group_by: []", 7, "'group_by' must be a field name or a non-empty list"),
+        ("table: nope", 6, "unknown table 'nope'"),
+    ],
+)
+def test_group_sum_bad_filters_give_one_clear_located_finding(tmp_path, change, line, message):
+    key = change.split(":")[0]
+    lines = textwrap.dedent(GROUP_SUM).splitlines()
+    body = "\n".join("  " + change if ln.strip().startswith(key + ":") else ln for ln in lines)
+    load_findings, _, recs = group_run(tmp_path, body=body)
+    (f,) = load_findings
+    assert (f.rule, f.file, f.line) == ("g", "checks/rules.yaml", line) and message in f.message, f
+    assert not recs
+
+
+def test_group_sum_filter_matching_no_row_is_a_finding_at_the_filter(tmp_path):
+    body = GROUP_SUM.replace("total: {segment: total}", "total: {segment: totl}")
+    load_findings, findings, recs = group_run(tmp_path, body=body)
+    assert not load_findings and not recs[0].holds
+    (f,) = findings
+    assert (f.file, f.line) == ("checks/rules.yaml", 9)
+    assert f.message == "no row of table 'obs' matches the 'total' filter {segment: totl}"
+
+
+def test_group_sum_overlapping_filters_point_at_the_rows(tmp_path):
+    body = GROUP_SUM.replace("parts: {segment: {not: total}}", "parts: {region_id: [a, b]}")
+    _, findings, recs = group_run(tmp_path, body=body)
+    assert not recs[0].holds
+    assert [(f.file, f.line) for f in findings] == [("resources/obs.csv", 2), ("resources/obs.csv", 6)]
+    assert "selected by both 'parts' {region_id: [a, b]} and 'total' {segment: total}" in findings[0].message
+
+
+def test_group_sum_two_totals_unreadable_figures_and_complete_groups(tmp_path):
+    rows = [*LONG_ROWS, ("a-2024-total-again", "a", 2024, "total", "5.2亿元")]  # line 11
+    _, findings, _ = group_run(tmp_path, rows)
+    (f,) = findings
+    assert f.line == 11 and "has 2 rows matching 'total' {segment: total} (lines 2, 11" in f.message
+    rows = [r if r[0] != "b-2024-x" else (*r[:4], "1.1亿元", "approx") for r in LONG_ROWS]
+    _, findings, _ = group_run(tmp_path, rows)
+    (f,) = findings
+    assert (f.line, f.field) == (5, "printed") and "needs its word (约)" in f.message
+    _, findings, recs = group_run(tmp_path, body=GROUP_SUM + "  complete: true\n")
+    (f,) = findings
+    assert f.line == 8 and "group region_id=c, period=2024 has no part rows" in f.message
+    assert recs[0].printed == "3 printed totals"
+
+
+def test_group_sum_where_and_waiver(tmp_path):
+    body = GROUP_SUM + "  where: {period: 2025}\n"
+    _, findings, recs = group_run(tmp_path, body=body)
+    assert not findings and recs[0].computed == "1 group holds"
+    rows = [r if r[0] != "a-2024-products" else (*r[:4], "4.73亿元") for r in LONG_ROWS]
+    text = "rules:\n" + textwrap.indent(textwrap.dedent(GROUP_SUM), "  ") + "waivers:\n  - {rule: g, reason: known}\n"
+    t = long_table(rows)
+    load_findings, findings, recs = run(tmp_path, {"obs": t}, text)
+    assert not load_findings and not findings and recs[0].waived == "known"

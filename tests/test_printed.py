@@ -6,10 +6,13 @@ import re
 from decimal import Decimal
 from pathlib import Path
 
+import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cbj_figures.intervals import Interval
-from cbj_figures.printed import interval_for, parse
+from cbj_figures.printed import QUALIFIERS, UNITS, decimal_column, interval_for, parse, parse_column
 
 DESIGN = Path(__file__).resolve().parents[1] / "docs" / "DESIGN.md"
 
@@ -123,3 +126,122 @@ def test_policy_function_matches_parse():
 def test_unparseable_or_inconsistent_text_gives_a_clear_error(printed, qualifier, unit, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         parse(printed, qualifier, unit)
+
+
+# ------------------------------------------------------------------ the vectorized reader
+
+
+def _row_by_row(printed: str | None, qualifier: str | None, unit: str):
+    """What `parse` says: (value, interval), or the error message; None where there is no figure."""
+    if printed is None or printed == "":
+        return None
+    try:
+        fig = parse(printed, qualifier, unit)
+    except ValueError as e:
+        return str(e)
+    return fig.value, fig.interval
+
+
+def _vectorized(printed: list, qualifiers: list, unit: str) -> list:
+    scaled = parse_column(pl.Series(printed, dtype=pl.Utf8), pl.Series(qualifiers, dtype=pl.Utf8), unit)
+    out = []
+    for row in scaled.frame.iter_rows(named=True):
+        if not row["present"]:
+            out.append(None)
+        elif row["error"] is not None:
+            out.append(row["error"])
+        else:
+            out.append((scaled.decimal(row["value"]), scaled.interval(row["lo"], row["hi"])))
+    return out
+
+
+def _same(a, b) -> bool:
+    """Equal messages, or equal values and intervals as numbers (5.20 == 5.2000)."""
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        return a[0] == b[0] and a[1].lo == b[1].lo and a[1].hi == b[1].hi
+    return a == b
+
+
+EXAMPLES = [(p, q, unit) for p, q, unit, *_ in design_examples()] + [
+    ("1,234亿元", "exact", "CNY million"),
+    ("0.0%", "exact", "percent"),
+    ("00家", "approx", "count"),
+    ("约1.1%", "exact", "percent"),
+    ("５亿元", "exact", "CNY million"),  # a full-width digit: parse reads it, the fast path leaves it to parse
+    (" 5亿元", "exact", "CNY million"),
+    ("5 亿元", "exact", "CNY million"),
+    ("5亿元", None, "CNY million"),
+    ("5亿元", "", "CNY million"),
+    ("5亿元", "bogus", "CNY million"),
+    ("3000余万元", "more_than", "CNY million"),
+    ("50%以上", "more_than", "percent"),
+    ("可达5.2倍", "exact", "multiple"),
+    ("20万颗", "exact", "count"),
+    ("20颗", "exact", "count"),
+    ("20颗", "approx", "count"),
+    (None, "exact", "count"),
+    ("", "exact", "count"),
+    ("1元", "exact", "CNY million"),
+]
+
+
+@pytest.mark.parametrize("unit", UNITS)
+def test_parse_column_is_parse_on_the_documented_and_tricky_cases(unit):
+    cases = [(p, q) for p, q, u in EXAMPLES if u == unit]
+    got = _vectorized([p for p, _ in cases], [q for _, q in cases], unit)
+    for (p, q), g in zip(cases, got, strict=True):
+        assert _same(g, _row_by_row(p, q, unit)), (p, q, g)
+
+
+_words = st.sampled_from(["", "", "", "约", "超过", "超", "首超", "突破", "近", "不超过", "可达", "第", " "])
+_arabic = st.from_regex(r"[0-9]{1,5}(,[0-9]{3}){0,2}(\.[0-9]{1,4})?", fullmatch=True)
+_chinese = st.text(alphabet="一二两三四五六七八九十百千零", min_size=1, max_size=4)
+_number = st.one_of(_arabic, _arabic, _chinese)
+_tails = st.sampled_from(
+    ["元", "万元", "亿元", "万亿元", "千万元", "百万元", "%", "％", "成", "倍", "家", "万家", "亿次", "", "名人",
+     "余万元", "余家", "以上", "万元以下", "亿", "美元", " 亿元"]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    unit=st.sampled_from(UNITS),
+    rows=st.lists(
+        st.tuples(
+            _words,
+            _number,
+            st.one_of(st.just(""), st.tuples(st.sampled_from(["—", "-", "至", "~"]), _number).map("".join)),
+            _tails,
+            st.sampled_from([*QUALIFIERS, None, "", "bogus"]),
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+)
+def test_parse_column_equals_parse_on_random_texts(unit, rows):
+    """The vectorized reader gives parse's value and interval, or parse's very message, row by row."""
+    printed = [w + n + r + t for w, n, r, t, _ in rows]
+    qualifiers = [q for *_, q in rows]
+    got = _vectorized(printed, qualifiers, unit)
+    for p, q, g in zip(printed, qualifiers, got, strict=True):
+        assert _same(g, _row_by_row(p, q, unit)), (p, q, g)
+
+
+def test_decimal_column_reads_stored_numbers_exactly():
+    scaled = decimal_column(pl.Series(["83.637", "-5", ".5", "1e3", "x", None, "+2.50", "520"]))
+    rows = list(scaled.frame.iter_rows(named=True))
+    values = [scaled.decimal(r["value"]) if r["value"] is not None else r["error"] for r in rows]
+    assert values[:4] == [Decimal("83.637"), Decimal(-5), Decimal("0.5"), Decimal(1000)]
+    assert values[4] == "'x' is not a finite number" and not rows[5]["present"]
+    assert values[6:] == [Decimal("2.5"), Decimal(520)]
+    assert all(r["lo"] == r["value"] == r["hi"] for r in rows if r["error"] is None)
+
+
+def test_parse_column_reads_repeated_texts_once_with_the_same_result():
+    """Past half repeats, each distinct (printed, qualifier) is read once and spread back."""
+    texts = [p for p, q, u in EXAMPLES if u == "CNY million"]
+    quals = [q for p, q, u in EXAMPLES if u == "CNY million"]
+    repeated = _vectorized(texts * 5, quals * 5, "CNY million")
+    assert repeated == _vectorized(texts, quals, "CNY million") * 5
+    scaled = decimal_column(pl.Series(["1.5", "2", None, "x"] * 10))
+    assert scaled.frame.height == 40 and scaled.decimal(scaled.frame["value"][4]) == Decimal("1.5")

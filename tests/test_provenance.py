@@ -194,3 +194,74 @@ def test_locate_quote_follows_reported_in():
     assert locate_quote(pkg, tables, "jiliu-prospectus", "利润分别为2030万元和3110万元") == 13
     assert locate_quote(pkg, tables, "cbj-leasing-space", "节加速入场") == 118
     assert locate_quote(pkg, tables, "cbj-leasing-space", "基流科技") is None
+
+
+# ------------------------------------------------------------------ vectorized == row by row
+
+
+def row_by_row(root: Path) -> list:
+    """The reference: every row of every table through the row-by-row code."""
+    from cbj_figures.provenance import _Context, _row_findings
+
+    pkg = load_package(root)
+    tables, _ = read_tables(pkg)
+    ctx = _Context(pkg, tables)
+    return [
+        f for t in tables.values() for i in range(t.frame.height) for f in _row_findings(ctx, t, i, int(t.lines[i]))
+    ]
+
+
+def test_vectorized_checks_report_exactly_the_row_by_row_findings(tmp_path):
+    root = copy_package(tmp_path)
+    edit_cells(root, "company_financials", "jiliu-revenue-2025-products", quote="基流科技AI算力集群产品收入达4.37亿元")
+    edit_cells(root, "company_financials", "jiliu-revenue-2024-total", value="325.0")  # equal: no finding
+    edit_cells(root, "company_financials", "jiliu-revenue-2023-total", value="31.80001", printed="3180万元 ")
+    edit_cells(root, "company_ratios", "jiliu-market-share-2025", qualifier="exact")
+    edit_cells(root, "company_ratios", "jiliu-gross-margin-2025-total", printed="二十一点八%")
+    edit_cells(root, "company_counts", "jiliu-customers-2025-products", value="4.8e1")  # equal: no finding
+    edit_cells(root, "company_counts", "jiliu-customers-2024-products", value="NaN")
+    edit_cells(root, "leasing_deals", "zhaoyin-2026-01-16", amount="3")
+    edit_cells(root, "entities", "guodian_gaoke", short_name_zh="国电高科技")
+    expected = row_by_row(root)
+    got = [f for f in provenance(root) if f.file != "datapackage.json"]
+    assert sorted(got, key=repr) == sorted(expected, key=repr)
+    assert {f.rule for f in got} == {
+        "quote-not-in-source", "printed-value-mismatch", "printed-unparseable", "printed-not-in-quote",
+        "verbatim-not-in-source",
+    }
+
+
+def test_many_distinct_quotes_and_the_cap(tmp_path):
+    """Past a few distinct quotes an article is searched with Aho-Corasick; past CAP rows, one summary."""
+    from cbj_figures.checks import CAP
+
+    root = copy_package(tmp_path)
+    path = root / "resources" / "company_financials.csv"
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    header, first = rows[0], rows[1]
+    q = header.index("quote")
+    text = (root / "resources" / "sources" / "000_d31d061fede478c7.txt").read_text(encoding="utf-8")
+    article = ArticleText.from_text(text, 1, 95).joined
+    extra = []
+    for k in range(200):  # 200 distinct quotes, all in the article, each holding 3180万元
+        row = list(first)
+        row[0] = f"extra-{k}"
+        start = article.index("3180万元")
+        row[q] = article[max(0, start - 1 - k % 20) : start + 6 + k // 20]
+        extra.append(row)
+    broken = [list(r) for r in extra[:CAP + 5]]
+    for r in broken:
+        r[0] = "broken-" + r[0]
+        r[q] = r[q] + "不在原文里"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerows([header, *rows[1:], *extra, *broken])
+    pkg = load_package(root)
+    tables, _ = read_tables(pkg)
+    findings = [f for f in check_provenance(pkg, tables) if f.file == "resources/company_financials.csv"]
+    located = [f for f in findings if f.line is not None]
+    assert len(located) == CAP and all(f.rule == "quote-not-in-source" for f in located)
+    first_broken = len(rows) + len(extra) + 1
+    assert [f.line for f in located] == list(range(first_broken, first_broken + CAP))
+    (summary,) = [f for f in findings if f.line is None]
+    assert summary.message == "... and 5 more rows failing 'quote-not-in-source'"

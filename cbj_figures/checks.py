@@ -50,11 +50,12 @@ lacking parts or a total are not checked, and the reconciliation row says how ma
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 import polars as pl
 import yaml
@@ -240,6 +241,10 @@ class RuleError(Exception):
         self.message, self.line = message, line
 
 
+class UnreadableTable(RuleError):
+    """The rule names a table the table layer could not read: that layer has said why, once."""
+
+
 def _yaml_tree(text: str) -> Any:
     """Compose with yaml.SafeLoader (no tags beyond the safe ones) and keep each node's line."""
     loader = yaml.SafeLoader(text)
@@ -312,13 +317,19 @@ class _FigureIndex:
     """figure_id -> row, and each table's figure fields (numeric fields with unit + printed)."""
 
     tables: Tables
+    unreadable: frozenset[str] = frozenset()
     rows: dict[str, dict[str, int]] = field(default_factory=dict)
     fields: dict[str, dict[str, dict]] = field(default_factory=dict)
     columns: dict[str, list[str]] = field(default_factory=dict)
 
+    def unknown_table(self, table: object, message: str, line: int | None) -> NoReturn:
+        if table in self.unreadable:
+            raise UnreadableTable(f"table {table!r} could not be read", line)
+        raise RuleError(f"{message} (tables: {', '.join(sorted(self.tables))})", line)
+
     @classmethod
-    def build(cls, tables: Tables) -> _FigureIndex:
-        idx = cls(tables)
+    def build(cls, tables: Tables, unreadable: frozenset[str] = frozenset()) -> _FigureIndex:
+        idx = cls(tables, unreadable)
         for name, t in tables.items():
             idx.columns[name] = list(t.frame.columns)
             idx.fields[name] = {
@@ -354,7 +365,7 @@ class _FigureIndex:
             raise RuleError(f"figure reference {text!r} must be <table>/<figure_id>[/<field>]", None)
         table, fid = parts[0], parts[1]
         if table not in self.tables:
-            raise RuleError(f"unknown table {table!r} in {text!r} (tables: {', '.join(sorted(self.tables))})", None)
+            self.unknown_table(table, f"unknown table {table!r} in {text!r}", None)
         if table not in self.rows:
             raise RuleError(f"table {table!r} has no figure_id column, so {text!r} cannot name a figure", None)
         if fid not in self.rows[table]:
@@ -378,10 +389,16 @@ class _FigureIndex:
 # ------------------------------------------------------------------ loading
 
 
-def load_rules(root: Path, tables: Tables) -> tuple[list[Rule], list[Finding]]:
-    """Read every checks/*.yaml under `root`; bad files or rules become located findings."""
+def load_rules(
+    root: Path, tables: Tables, unreadable: Iterable[str] = ()
+) -> tuple[list[Rule], list[Finding]]:
+    """Read every checks/*.yaml under `root`; bad files or rules become located findings.
+
+    Rules on `unreadable` tables (declared, but the table layer could not read them) are left out
+    without a finding of their own, so one broken file gives one message, not one a rule.
+    """
     root = Path(root)
-    idx = _FigureIndex.build(tables)
+    idx = _FigureIndex.build(tables, frozenset(unreadable))
     rules: list[Rule] = []
     findings: list[Finding] = []
     seen: dict[str, Rule] = {}
@@ -427,6 +444,8 @@ def load_rules(root: Path, tables: Tables) -> tuple[list[Rule], list[Finding]]:
             rid = item.get("id") if isinstance(item, dict) and isinstance(item.get("id"), str) else FILE_RULE
             try:
                 rule = _compile_rule(item, idx, rel, line)
+            except UnreadableTable:
+                continue
             except RuleError as e:
                 bad(e.message, e.line or line, rule=rid)
                 continue
@@ -699,8 +718,7 @@ def _years(item: dict, idx: _FigureIndex, rid: str, start: Expr, end: Expr, cagr
 def _count(item: dict, idx: _FigureIndex, rid: str, line: int | None) -> Count:
     table = item["table"]
     if not isinstance(table, str) or table not in idx.tables:
-        known = ", ".join(sorted(idx.tables))
-        raise RuleError(f"rule {rid!r}: unknown table {table!r} (tables: {known})", _line_of(item, "table", line))
+        idx.unknown_table(table, f"rule {rid!r}: unknown table {table!r}", _line_of(item, "table", line))
     columns = idx.columns[table]
     where = item.get("where") or {}
     if not isinstance(where, dict):
@@ -725,8 +743,7 @@ def _group_sum(item: dict, idx: _FigureIndex, rid: str, line: int | None) -> Gro
     """Compile a group_sum rule against the table it names (fields checked now)."""
     table = item["table"]
     if not isinstance(table, str) or table not in idx.tables:
-        known = ", ".join(sorted(idx.tables))
-        raise RuleError(f"rule {rid!r}: unknown table {table!r} (tables: {known})", _line_of(item, "table", line))
+        idx.unknown_table(table, f"rule {rid!r}: unknown table {table!r}", _line_of(item, "table", line))
     columns = idx.columns[table]
     schema_fields = {f["name"]: f for f in idx.tables[table].spec.schema.get("fields", []) if isinstance(f, dict)}
 

@@ -18,6 +18,7 @@ Types without a column check (any, object, array, geopoint, duration, ...) stay 
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 from collections.abc import Callable
@@ -63,6 +64,8 @@ class _Out:
         self, rule: str, mask: pl.Series, lines: pl.Series, field: str | None, message: Callable[[int], str]
     ) -> None:
         """One finding per failing row (first CAP), then one summary finding."""
+        if not mask.any():
+            return
         idx = mask.fill_null(False).arg_true()
         for i, line in zip(idx[:CAP].to_list(), lines.gather(idx[:CAP]).to_list(), strict=True):
             self.add(rule, message(i), line, field)
@@ -285,17 +288,23 @@ def cast_values(field: dict, values: list) -> list:
     return s.select(cast_expr(field, pl.col("v")).alias("v"))["v"].to_list()
 
 
-def _fullmatch(pattern: str) -> Callable[[pl.Series], pl.Series]:
+@functools.cache
+def _rust_regex(pattern: str) -> bool:
+    """Whether polars' (Rust) regex engine compiles the anchored pattern; lookarounds need Python's `re`."""
+    try:
+        pl.select(pl.lit("").str.contains(pattern))
+    except pl.exceptions.ComputeError:
+        return False
+    return True
+
+
+def _fullmatch_expr(pattern: str, e: pl.Expr) -> pl.Expr:
     """Table Schema patterns match the whole value; Rust regex when it compiles, else Python `re`."""
-
-    def check(s: pl.Series) -> pl.Series:
-        try:
-            return s.str.contains(f"^(?:{pattern})$")
-        except pl.exceptions.ComputeError:
-            rx = re.compile(pattern)
-            return s.map_elements(lambda v: rx.fullmatch(v) is not None, return_dtype=pl.Boolean)
-
-    return check
+    anchored = f"^(?:{pattern})$"
+    if _rust_regex(anchored):
+        return e.str.contains(anchored)
+    rx = re.compile(pattern)
+    return e.map_elements(lambda v: rx.fullmatch(v) is not None, return_dtype=pl.Boolean)
 
 
 # ---------------------------------------------------------------- constraints
@@ -324,58 +333,68 @@ def _first_lines(frame: pl.DataFrame, keys: list[str], lines: pl.Series, dup: pl
     return dict(zip(joined["_i"].to_list(), joined["_first"].to_list(), strict=True))
 
 
-def _check_field(field: dict, raw: pl.Series, typed: pl.Series, lines: pl.Series, out: _Out, in_pk: bool) -> None:
+RAW = "\0raw:"  # prefix of the as-written copy of a typed column, inside one table's check frame
+
+Check = tuple[str, pl.Expr, Callable[[pl.Series, int], str]]  # rule, "this row fails", message(raw, row)
+
+
+def _field_checks(field: dict, in_pk: bool) -> list[Check]:
+    """The Table Schema rules of one field as expressions that flag failing rows (missing values pass)."""
     name, kind = field["name"], field.get("type", "string")
     c = field.get("constraints", {})
-    present = raw.is_not_null()
-    fmt = f" with format {field['format']!r}" if field.get("format") else ""
-    out.cells("type", present & typed.is_null(), lines, name, lambda i: f"{raw[i]!r} is not a valid {kind}{fmt}")
-    if c.get("required") and not in_pk:
-        out.cells("required", ~present, lines, name, lambda i: "value is required but missing")
+    typed = pl.col(name)
+    raw = pl.col(RAW + name) if _needs_cast(field) else typed
     value = typed.is_not_null()
+    fmt = f" with format {field['format']!r}" if field.get("format") else ""
+    checks: list[Check] = [
+        ("type", raw.is_not_null() & typed.is_null(), lambda r, i: f"{r[i]!r} is not a valid {kind}{fmt}")
+    ]
+    if c.get("required") and not in_pk:
+        checks.append(("required", raw.is_null(), lambda r, i: "value is required but missing"))
     if c.get("unique"):
-        dup = value & ~typed.is_first_distinct()
-        first = _first_lines(typed.to_frame(), [name], lines, dup)
-        out.cells("unique", dup, lines, name, lambda i: f"{raw[i]!r} repeats the value of line {first.get(i)}")
+        checks.append(("unique", value & ~typed.is_first_distinct(), lambda r, i: f"{r[i]!r} repeats an earlier value"))
     if "enum" in c:
-        allowed = cast_values(field, c["enum"])
-        out.cells(
-            "enum",
-            value & ~typed.is_in([v for v in allowed if v is not None]),
-            lines,
-            name,
-            lambda i: f"{raw[i]!r} is not one of {c['enum']}",
-        )
+        allowed = [v for v in cast_values(field, c["enum"]) if v is not None]
+        checks.append(("enum", value & ~typed.is_in(allowed), lambda r, i: f"{r[i]!r} is not one of {c['enum']}"))
     for rule, op in (("minimum", "lt"), ("maximum", "gt"), ("exclusiveMinimum", "le"), ("exclusiveMaximum", "ge")):
         if rule in c and (bound := cast_values(field, [c[rule]])[0]) is not None:
-            bad = getattr(typed, op)(bound)
-            out.cells(rule, value & bad, lines, name, lambda i, r=rule: f"{raw[i]!r} violates {r} {c[r]!r}")
+            message = lambda r, i, rule=rule: f"{r[i]!r} violates {rule} {c[rule]!r}"  # noqa: E731
+            checks.append((rule, value & getattr(typed, op)(bound), message))
     if kind == "string":
-        length = typed.str.len_chars()
         if "minLength" in c:
-            out.cells(
-                "minLength",
-                length < c["minLength"],
-                lines,
-                name,
-                lambda i: f"{raw[i]!r} is shorter than {c['minLength']}",
-            )
+            too_short = typed.str.len_chars() < c["minLength"]
+            checks.append(("minLength", too_short, lambda r, i: f"{r[i]!r} is shorter than {c['minLength']}"))
         if "maxLength" in c:
-            out.cells(
-                "maxLength",
-                length > c["maxLength"],
-                lines,
-                name,
-                lambda i: f"{raw[i]!r} is longer than {c['maxLength']}",
-            )
+            too_long = typed.str.len_chars() > c["maxLength"]
+            checks.append(("maxLength", too_long, lambda r, i: f"{r[i]!r} is longer than {c['maxLength']}"))
         if "pattern" in c:
-            ok = _fullmatch(c["pattern"])(typed)
-            out.cells(
-                "pattern", value & ~ok, lines, name, lambda i: f"{raw[i]!r} does not match pattern {c['pattern']!r}"
+            matches = _fullmatch_expr(c["pattern"], typed)
+            checks.append(
+                ("pattern", value & ~matches, lambda r, i: f"{r[i]!r} does not match pattern {c['pattern']!r}")
             )
         if field.get("partialDate"):
-            ok = typed.to_frame().select(partial_date(pl.col(name)).is_not_null()).to_series()
-            out.cells("partialDate", value & ~ok, lines, name, lambda i: f"{raw[i]!r} is not a calendar date")
+            checks.append(
+                ("partialDate", value & partial_date(typed).is_null(), lambda r, i: f"{r[i]!r} is not a calendar date")
+            )
+    return checks
+
+
+def _check_fields(
+    fields: list[dict], src: pl.DataFrame, typed: pl.DataFrame, lines: pl.Series, out: _Out, pk: set
+) -> None:
+    """Every field rule of a table in one pass over the data; messages only for the rows that fail."""
+    frame = typed.with_columns(src.get_column(f["name"]).alias(RAW + f["name"]) for f in fields if _needs_cast(f))
+    checks = [(f["name"], check) for f in fields for check in _field_checks(f, f["name"] in pk)]
+    flags = frame.select(expr.fill_null(False).alias(str(k)) for k, (_, (_, expr, _)) in enumerate(checks))
+    failing = flags.select(pl.all().any()).row(0) if checks else ()
+    for k, (name, (rule, _, message)) in enumerate(checks):
+        if not failing[k]:
+            continue
+        raw = src.get_column(name)
+        if rule == "unique":  # name the line of the value repeated, worth a second look at the data
+            first = _first_lines(typed.select(name), [name], lines, flags[str(k)])
+            message = lambda r, i, first=first: f"{r[i]!r} repeats the value of line {first.get(i)}"  # noqa: E731
+        out.cells(rule, flags[str(k)], lines, name, lambda i, raw=raw, message=message: message(raw, i))
 
 
 def _check_primary_key(t: LoadedTable, src: pl.DataFrame, out: _Out) -> None:
@@ -450,10 +469,11 @@ def read_table(root: Path, spec: TableSpec) -> tuple[LoadedTable | None, list[Fi
         return None, out.findings
     text, lines = parsed
     missing = missing_values(spec.schema)
+    has_missing = text.select(pl.all().is_in(missing).any()).row(0) if text.width else ()
     src = text.with_columns(  # null out missing values, copying only the columns that have any
         pl.when(~pl.col(n).is_in(missing)).then(pl.col(n)).alias(n)
-        for n in text.columns
-        if text[n].is_in(missing).any()
+        for n, has in zip(text.columns, has_missing, strict=True)
+        if has
     )
     fields = spec.schema["fields"]
     typed = src.with_columns(cast_expr(f, pl.col(f["name"])).alias(f["name"]) for f in fields if _needs_cast(f))
@@ -461,9 +481,7 @@ def read_table(root: Path, spec: TableSpec) -> tuple[LoadedTable | None, list[Fi
     out.cells("blank-row", blank, lines, None, lambda i: "row is blank")
     if blank.any():  # reported once; its cells would only repeat it as "required" findings
         text, src, typed, lines = (x.filter(~blank) for x in (text, src, typed, lines))
-    pk = set(as_list(spec.schema.get("primaryKey")))
-    for f in fields:
-        _check_field(f, src[f["name"]], typed[f["name"]], lines, out, f["name"] in pk)
+    _check_fields(fields, src, typed, lines, out, set(as_list(spec.schema.get("primaryKey"))))
     loaded = LoadedTable(spec, typed, lines, text)
     _check_primary_key(loaded, src, out)
     return loaded, out.findings

@@ -270,3 +270,12 @@ def test_json_lines_finds_the_line_of_every_value(document):
         if isinstance(document, dict) and indent:
             for n, key in enumerate(document, start=2):
                 assert lines[f"$.{key}"] >= n
+
+
+def test_an_unreadable_table_is_reported_once(pkg):
+    """A GBK file: one encoding finding, not one more a rule that names the table."""
+    path = pkg / "resources" / "entities.csv"
+    path.write_bytes(path.read_text(encoding="utf-8").encode("gbk"))
+    rehash(pkg)
+    found = run(pkg).findings
+    assert [(f.layer, f.rule) for f in found] == [("tables", "encoding")]

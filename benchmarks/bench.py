@@ -10,7 +10,8 @@ What it does:
 a. times `cbj-figures validate` (every layer but GE, a fresh process each run) and bare
    `frictionless validate datapackage.json` on this repository's package, 5 runs each;
 b. generates packages that follow the conventions of docs/DESIGN.md (deterministic seed) with a
-   long `observations` table of 10k, 100k and 1M rows, a `regions` entity table, a tiny
+   long `observations` table of 10k, 100k and 1M rows shaped exactly like our figure tables (the
+   16 fields, constraints and foreign keys of schemas/company_financials.json), a `regions` entity table, a tiny
    `sources` table, the source text every quote is checked against, correct sha256/bytes, the
    exports, and checks/observations.yaml with a `group_sum` rule;
 c. times, on each size, our validate, `frictionless validate` (once at 1M: it takes about a
@@ -100,31 +101,23 @@ def _schemas() -> dict[str, dict]:
             "primaryKey": ["region_id"],
             "foreignKeys": [source_fk],
         },
-        "observations": {
-            "$schema": TS,
-            "fields": [
-                {"name": "figure_id", "type": "string", "constraints": key},
-                {"name": "region_id", "type": "string", "constraints": {"required": True, "pattern": "^r[0-9]{3}$"}},
-                {"name": "period", "type": "string",
-                 "constraints": {"required": True, "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$"}},
-                {"name": "segment", "type": "string",
-                 "constraints": {"required": True, "enum": [*SEGMENTS, TOTAL]}},
-                {"name": "value", "type": "number", "unit": "CNY million", "printed": "printed",
-                 "qualifier": "qualifier", "constraints": {"required": True, "minimum": 0}},
-                {"name": "printed", "type": "string", "constraints": {"required": True, "minLength": 1}},
-                {"name": "qualifier", "type": "string",
-                 "constraints": {"required": True, "enum": ["exact", "approx", "more_than", "nearly", "at_most",
-                                                            "range_low", "range_high"]}},
-                *provenance,
-            ],
-            "missingValues": [""],
-            "primaryKey": ["figure_id"],
-            "foreignKeys": [
-                {"fields": ["region_id"], "reference": {"resource": "regions", "fields": ["region_id"]}},
-                source_fk,
-            ],
-        },
+        "observations": _observations_schema(),
     }
+
+
+def _observations_schema() -> dict:
+    """Our real figure-table schema (schemas/company_financials.json: 16 fields, patterns, enums,
+    partialDate, three foreign keys), with the generator's metric, segments and entity table."""
+    schema = json.loads((REPO / "schemas" / "company_financials.json").read_text(encoding="utf-8"))
+    for f in schema["fields"]:
+        if f["name"] == "metric":
+            f["constraints"]["enum"] = ["gross_value_added"]
+        if f["name"] == "segment":
+            f["constraints"]["enum"] = [*SEGMENTS, TOTAL]
+    for fk in schema["foreignKeys"]:
+        if fk["reference"]["resource"] == "entities":
+            fk["reference"] = {"resource": "regions", "fields": ["region_id"]}
+    return schema
 
 
 RULES = """\
@@ -133,7 +126,7 @@ rules:
     kind: group_sum
     description: the four sectors of each region and month add up to its printed total
     table: observations
-    group_by: [region_id, period]
+    group_by: [entity_id, period]
     parts: {segment: {not: total}}
     total: {segment: total}
     complete: true
@@ -189,14 +182,21 @@ def generate(root: Path, rows: int, *, seed: int = SEED, broken: bool = False) -
     label = pl.when(pl.col("segment") == TOTAL).then(label).otherwise(label + "增加值")
     obs = obs.with_columns(printed=pl.concat_str(word, number, pl.lit("亿元"))).select(
         figure_id=pl.concat_str("region_id", "period", "segment", separator="-"),
-        region_id="region_id",
-        period="period",
+        entity_id="region_id",
+        metric=pl.lit("gross_value_added"),
         segment="segment",
+        base_period=pl.lit(None, pl.Utf8),
+        period="period",
         value=(pl.col("tenths") * 10).cast(pl.Utf8),
         printed="printed",
         qualifier="qualifier",
+        is_forecast=pl.lit("false"),
+        inferred=pl.lit("false"),
+        inference_note=pl.lit(None, pl.Utf8),
+        attributed_to=pl.lit(None, pl.Utf8),
         source_id="source_id",
         quote=pl.concat_str(label, pl.col("printed")),
+        note=pl.lit(None, pl.Utf8),
     )
     names = [f"第{i:03d}区" for i in range(REGIONS)]
     regions = pl.DataFrame(
@@ -392,7 +392,8 @@ def ge_checkpoint(pkg: Path) -> None:
     batch = ctx.data_sources.add_pandas("bench").add_dataframe_asset("observations")
     batch_def = batch.add_batch_definition_whole_dataframe("all")
     suite = ctx.suites.add(gx.ExpectationSuite(name="observations"))
-    for column in df.columns:
+    required = [f["name"] for f in _observations_schema()["fields"] if f.get("constraints", {}).get("required")]
+    for column in required:
         suite.add_expectation(gxe.ExpectColumnValuesToNotBeNull(column=column))
     suite.add_expectation(gxe.ExpectColumnValuesToBeUnique(column="figure_id"))
     suite.add_expectation(gxe.ExpectColumnValuesToBeInSet(column="segment", value_set=[*SEGMENTS, TOTAL]))
@@ -400,7 +401,7 @@ def ge_checkpoint(pkg: Path) -> None:
     suite.add_expectation(gxe.ExpectColumnValuesToBeBetween(column="value", min_value=0))
     suite.add_expectation(gxe.ExpectColumnValuesToMatchRegex(column="figure_id", regex=r"^[a-z0-9]+(-[a-z0-9]+)*$"))
     suite.add_expectation(gxe.ExpectColumnValuesToMatchRegex(column="period", regex=r"^[0-9]{4}-(0[1-9]|1[0-2])$"))
-    suite.add_expectation(gxe.ExpectColumnValuesToMatchRegex(column="region_id", regex=r"^r[0-9]{3}$"))
+    suite.add_expectation(gxe.ExpectColumnValuesToMatchRegex(column="entity_id", regex=r"^r[0-9]{3}$"))
     definition = gx.ValidationDefinition(name="observations", data=batch_def, suite=suite)
     definition = ctx.validation_definitions.add(definition)
     checkpoint = ctx.checkpoints.add(gx.Checkpoint(name="bench", validation_definitions=[definition]))

@@ -4,7 +4,14 @@
     >>> load("market_size")          # pandas, typed from the Table Schema
 """
 
-from cbj_figures.loader import load
-
 __all__ = ["load"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    """`load` on first use (PEP 562): the command line starts without importing polars."""
+    if name == "load":
+        from cbj_figures.loader import load
+
+        return load
+    raise AttributeError(f"module 'cbj_figures' has no attribute {name!r}")

@@ -6,13 +6,15 @@ Exit codes: 0 valid, 1 invalid, 2 unusable input or usage. No traceback reaches 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .descriptor import PackageError
-from .report import Report
+from .report import LAYERS, Report
 
 PROFILE_ENV = "CBJ_DATAPACKAGE_PROFILE"
 
@@ -25,37 +27,62 @@ def default_profile(root: Path) -> Path | None:
     return next((Path(c).resolve() for c in candidates if Path(c).is_file()), None)
 
 
+def pandera_beside(root: Path) -> Callable[[], list]:
+    """Start the pandera layer in a second process; calling the result waits for its findings.
+
+    The layer needs only the files, and its cost is pandera's import and per-column Python work,
+    which threads would only take turns on (the GIL). So it runs beside the other layers, on the
+    second core, started before this process imports anything heavy.
+    """
+    from .report import Finding
+
+    args = [sys.executable, "-m", "cbj_figures.exports", "--pandera", str(root)]
+    env = {**os.environ, "POLARS_MAX_THREADS": "1"}  # one core each: two thread pools on two cores thrash
+    child = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, encoding="utf-8", env=env)
+
+    def findings() -> list[Finding]:
+        out, err = child.communicate()
+        if child.returncode != 0:
+            last = (err.strip().splitlines() or [f"exit status {child.returncode}"])[-1]
+            return [Finding("pandera", "pandera-layer", f"the pandera layer could not run: {last}")]
+        return [Finding(**f) for f in json.loads(out)]
+
+    findings.child = child  # type: ignore[attr-defined]
+    return findings
+
+
 def validate(root: Path, *, with_ge: bool, profile: Path | None) -> Report:
-    """Run the layers in order: descriptor -> tables -> pandera -> consistency -> provenance -> GE."""
-    from . import checks, descriptor, exports, provenance, tables
+    """Run the layers: descriptor -> tables -> pandera -> consistency -> provenance -> GE.
+
+    The pandera layer runs in a second process beside the others (`pandera_beside`); findings
+    are reported in layer order all the same.
+    """
+    from .descriptor import load_package
 
     report = Report(package=str(root))
-    pkg = descriptor.load_package(root)
-
-    def layer(name: str, run: Callable[[], list]) -> None:
-        report.layers_run.append(name)
-        report.findings.extend(run())
-
+    pkg = load_package(root)
+    pandera = pandera_beside(root)
     if profile is None:
         report.skipped["official-profile"] = f"no Data Package v2 profile found; pass --profile or set {PROFILE_ENV}"
-    layer("descriptor", lambda: descriptor.check_descriptor(pkg, profile) + exports.stale_exports(root))
-    loaded, table_findings = tables.read_tables(pkg)
-    layer("tables", lambda: table_findings)
-    layer("pandera", lambda: exports.run_pandera(loaded))
+    try:
+        from . import checks, descriptor, exports, provenance, tables
 
-    def consistency() -> list:
-        rules, rule_findings = checks.load_rules(root, loaded, unreadable=set(pkg.tables) - set(loaded))
-        failures, reconciliations = checks.run_checks(rules, loaded)
-        report.reconciliations.extend(reconciliations)
-        return rule_findings + failures
-
-    layer("consistency", consistency)
-    layer("provenance", lambda: provenance.check_provenance(pkg, loaded))
+        found = {"descriptor": descriptor.check_descriptor(pkg, profile) + exports.stale_exports(root)}
+        loaded, found["tables"] = tables.read_tables(pkg)
+        rules, found["consistency"] = checks.load_rules(root, loaded, unreadable=set(pkg.tables) - set(loaded))
+        failures, report.reconciliations = checks.run_checks(rules, loaded)
+        found["consistency"] += failures
+        found["provenance"] = provenance.check_provenance(pkg, loaded)
+        found["pandera"] = pandera()
+    finally:
+        pandera.child.kill()  # a no-op once it has finished; never leave it running
+        pandera.child.wait()
     if with_ge:
-        layer("great_expectations", lambda: exports.run_ge(pkg, loaded))
+        found["great_expectations"] = exports.run_ge(pkg, loaded)
     else:
         report.skipped["great_expectations"] = "run with --all (always on in CI)"
-    report.findings = descriptor.locate_json(report.findings, root)
+    report.layers_run = [layer for layer in LAYERS if layer in found]
+    report.findings = descriptor.locate_json([f for layer in report.layers_run for f in found[layer]], root)
     return report
 
 

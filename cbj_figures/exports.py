@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 
 import polars as pl
@@ -30,6 +32,7 @@ from cbj_figures.tables import (
     cast_values,
     missing_values,
     partial_date,
+    read_tables,
 )
 
 PANDERA_DIR = "validators/pandera"
@@ -563,3 +566,9 @@ def stale_exports(root: Path) -> list[Finding]:
             if rel not in files and path.name != "__init__.py":
                 out.append(Finding("descriptor", "stale-export", "export of no table (schema removed?)", file=rel))
     return out
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["--pandera"]:  # the second process of run_pandera_beside
+    _tables, _ = read_tables(load_package(Path(sys.argv[2])))
+    print(json.dumps([asdict(f) for f in run_pandera(_tables)], ensure_ascii=False), flush=True)
+    os._exit(0)  # no interpreter teardown: the findings are out (see cli.run)

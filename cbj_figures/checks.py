@@ -49,6 +49,7 @@ lacking parts or a total are not checked, and the reconciliation row says how ma
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -135,11 +136,19 @@ class Const:
 
 @dataclass(frozen=True)
 class Literal:
-    """A printed text that is in no table (e.g. a headline's 十余家), read with printed.py."""
+    """A printed text that is in no table (e.g. a headline's 十余家), read with printed.py.
+
+    It is evidence like any figure: `quote` must occur in the article of `source`, and `printed`
+    in the quote (checked by the provenance layer, located at `line` of `file`).
+    """
 
     printed: str
     qualifier: str
     unit: str
+    quote: str = ""
+    source: str = ""
+    file: str = ""
+    line: int | None = None
 
     def __str__(self) -> str:
         return repr(self.printed)
@@ -318,6 +327,7 @@ class _FigureIndex:
 
     tables: Tables
     unreadable: frozenset[str] = frozenset()
+    file: str = ""  # the rule file being compiled, for the evidence of its printed literals
     rows: dict[str, dict[str, int]] = field(default_factory=dict)
     fields: dict[str, dict[str, dict]] = field(default_factory=dict)
     columns: dict[str, list[str]] = field(default_factory=dict)
@@ -386,6 +396,25 @@ class _FigureIndex:
         return Ref(table, fid, next(iter(figure_fields)))
 
 
+def literals(rules: list[Rule]) -> list[Literal]:
+    """Every printed literal the rules use, for the provenance layer to check against the text."""
+    found: list[Literal] = []
+
+    def walk(x: Any) -> None:
+        if isinstance(x, Literal):
+            found.append(x)
+        elif dataclasses.is_dataclass(x) and not isinstance(x, type):
+            for f in dataclasses.fields(x):
+                walk(getattr(x, f.name))
+        elif isinstance(x, (list, tuple)):
+            for y in x:
+                walk(y)
+
+    for rule in rules:
+        walk(rule)
+    return list(dict.fromkeys(found))
+
+
 # ------------------------------------------------------------------ loading
 
 
@@ -407,6 +436,7 @@ def load_rules(
     files = sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml")) if folder.is_dir() else []
     for path in files:
         rel = path.relative_to(root).as_posix()
+        idx.file = rel
 
         def bad(message: str, line: int | None, rule: str = FILE_RULE, rel: str = rel) -> None:
             findings.append(Finding(LAYER, rule, message, file=rel, line=line))
@@ -618,9 +648,18 @@ def _expr(value: Any, idx: _FigureIndex, line: int | None, rid: str) -> Expr:
     if isinstance(value, dict) and len(value) >= 1:
         if "printed" in value:
             keys = set(value)
-            if keys - {"printed", "qualifier", "unit"} or "unit" not in value:
-                raise RuleError(f"rule {rid!r}: a printed literal has 'printed', 'unit' and optional 'qualifier'", line)
-            lit = Literal(str(value["printed"]), str(value.get("qualifier") or "exact"), str(value["unit"]))
+            if keys - {"printed", "qualifier", "unit", "quote", "source"} or {"unit", "quote", "source"} - keys:
+                message = "a printed literal has 'printed', 'unit', 'quote', 'source' and optional 'qualifier'"
+                raise RuleError(f"rule {rid!r}: {message}", line)
+            lit = Literal(
+                str(value["printed"]),
+                str(value.get("qualifier") or "exact"),
+                str(value["unit"]),
+                str(value["quote"]),
+                str(value["source"]),
+                idx.file,
+                getattr(value, "line", line),
+            )
             if lit.unit not in UNITS or lit.qualifier not in QUALIFIERS:
                 raise RuleError(f"rule {rid!r}: unknown unit or qualifier in printed literal {lit.printed!r}", line)
             try:

@@ -73,6 +73,7 @@ def validate(root: Path, *, with_ge: bool, profile: Path | None) -> Report:
         failures, report.reconciliations = checks.run_checks(rules, loaded)
         found["consistency"] += failures
         found["provenance"] = provenance.check_provenance(pkg, loaded)
+        found["provenance"] += provenance.check_literals(pkg, loaded, checks.literals(rules))
         found["pandera"] = pandera()
     finally:
         pandera.child.kill()  # a no-op once it has finished; never leave it running

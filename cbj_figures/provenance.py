@@ -158,6 +158,23 @@ def check_provenance(pkg: PackageSpec, tables: Tables) -> list[Finding]:
     return out
 
 
+def check_literals(pkg: PackageSpec, tables: Tables, literals: list) -> list[Finding]:
+    """The printed literals of the rule files (`checks.Literal`) are evidenced like table rows."""
+    out: list[Finding] = []
+    ctx = _Context(pkg, tables)
+    for lit in literals:
+        article, why = ctx.article(lit.source)
+        if article is None:
+            out.append(Finding(LAYER, "literal-source", why, file=lit.file, line=lit.line, field="source"))
+        elif article.find(lit.quote) is None:
+            msg = f"quote {lit.quote!r} does not occur in the text of {lit.source!r}"
+            out.append(Finding(LAYER, "literal-quote", msg, file=lit.file, line=lit.line, field="quote"))
+        if lit.printed not in lit.quote:
+            msg = f"printed {lit.printed!r} does not occur in its quote {lit.quote!r}"
+            out.append(Finding(LAYER, "literal-printed", msg, file=lit.file, line=lit.line, field="printed"))
+    return out
+
+
 def _check_table(ctx: _Context, t: Any) -> list[Finding]:
     """One table: a mask of failing rows per (rule, field), then the row-by-row messages of the first CAP."""
     columns = set(t.frame.columns)

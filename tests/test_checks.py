@@ -356,10 +356,10 @@ def test_bound_with_a_printed_literal(tmp_path, tables):
         - id: r
           kind: bound
           value: counts/lessors
-          bound: {printed: 十余家, qualifier: more_than, unit: count}
+          bound: {printed: 十余家, qualifier: more_than, unit: count, quote: 十余家金租公司, source: s1}
         """
     assert one_rule(tmp_path, tables, body)[0]
-    holds, (f,) = one_rule(tmp_path, tables, body.replace("十余家", "二十余家"))
+    holds, (f,) = one_rule(tmp_path, tables, body.replace("十余家", "二十余家", 1))
     assert not holds and (f.file, f.line) == ("resources/counts.csv", 2)
 
 
@@ -472,9 +472,15 @@ def test_bad_waivers(tmp_path, tables, waiver, message):
             "'side' must be above or below",
         ),
         (
-            "rules:\n  - id: a\n    kind: sum\n    parts: [{printed: 约5家, unit: count}]\n    total: 1\n",
+            "rules:\n  - id: a\n    kind: sum\n"
+            "    parts: [{printed: 约5家, unit: count, quote: 5家, source: s}]\n    total: 1\n",
             4,
             "says approx (约)",
+        ),
+        (
+            "rules:\n  - id: a\n    kind: sum\n    parts: [{printed: 5家, unit: count}]\n    total: 1\n",
+            4,
+            "'quote', 'source'",
         ),
         ("rules:\n  - id: a\n    kind: sum\n    parts: [{const: 1.5}]\n    total: 1\n", None, None),
     ],
@@ -758,9 +764,14 @@ def long_table(rows: list[tuple], name: str = "obs", printed: bool = True) -> Fa
         data["qualifier"].append(qualifier)
         data["value"].append(_value_of(text, qualifier) if printed else float(text))
     spec = TableSpec(name, f"resources/{name}.csv", {"fields": fields}, f"schemas/{name}.json", {})
-    frame = pl.DataFrame(data, schema={"period": pl.Int64, "value": pl.Float64, **{
-        k: pl.Utf8 for k in ("figure_id", "region_id", "segment", "printed", "qualifier")
-    }}).select([f["name"] for f in fields])
+    frame = pl.DataFrame(
+        data,
+        schema={
+            "period": pl.Int64,
+            "value": pl.Float64,
+            **{k: pl.Utf8 for k in ("figure_id", "region_id", "segment", "printed", "qualifier")},
+        },
+    ).select([f["name"] for f in fields])
     return FakeTable(spec, frame, pl.Series("line", range(2, len(rows) + 2), dtype=pl.Int64))
 
 
@@ -835,10 +846,15 @@ def test_group_sum_gives_the_same_intervals_as_the_sum_rule(tmp_path):
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    parts=st.lists(st.tuples(st.integers(1, 99_999), st.integers(0, 3), st.sampled_from(["万元", "亿元"])),
-                   min_size=1, max_size=4),
-    total=st.tuples(st.integers(1, 999_999), st.integers(0, 3), st.sampled_from(["万元", "亿元"]),
-                    st.sampled_from(["exact", "approx", "nearly", "more_than", "at_most"])),
+    parts=st.lists(
+        st.tuples(st.integers(1, 99_999), st.integers(0, 3), st.sampled_from(["万元", "亿元"])), min_size=1, max_size=4
+    ),
+    total=st.tuples(
+        st.integers(1, 999_999),
+        st.integers(0, 3),
+        st.sampled_from(["万元", "亿元"]),
+        st.sampled_from(["exact", "approx", "nearly", "more_than", "at_most"]),
+    ),
 )
 def test_group_sum_agrees_with_the_sum_rule_on_random_figures(tmp_path, parts, total):
     def text(n: int, d: int, scale: str) -> str:
@@ -847,12 +863,15 @@ def test_group_sum_agrees_with_the_sum_rule_on_random_figures(tmp_path, parts, t
     words = {"exact": "", "approx": "约", "nearly": "近", "more_than": "超过", "at_most": "不超过"}
     rows = [(f"p{i}", "r", 2024, f"s{i}", text(*p)) for i, p in enumerate(parts)]
     rows.append(("t", "r", 2024, "total", words[total[3]] + text(*total[:3]), total[3]))
-    body = GROUP_SUM + f"""
+    body = (
+        GROUP_SUM
+        + f"""
 - id: s
   kind: sum
   parts: [{", ".join(f"obs/p{i}" for i in range(len(parts)))}]
   total: obs/t
 """
+    )
     _, findings, recs = group_run(tmp_path, rows, body)
     by_rule = {r.rule: r for r in recs}
     assert by_rule["g"].holds == by_rule["s"].holds

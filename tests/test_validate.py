@@ -279,3 +279,18 @@ def test_an_unreadable_table_is_reported_once(pkg):
     rehash(pkg)
     found = run(pkg).findings
     assert [(f.layer, f.rule) for f in found] == [("tables", "encoding")]
+
+
+def test_a_printed_literal_in_a_rule_file_needs_its_evidence(pkg):
+    """十余家 is in no table (14家 is kept), but the rule using it must quote it from the text."""
+    path = pkg / "checks" / "leasing.yaml"
+    text = path.read_text(encoding="utf-8")
+    line = text.splitlines().index("      printed: 十余家") + 1
+    path.write_text(
+        text.replace("quote: 十余家金租公司抢滩商业航天", "quote: 十余家金租公司抢滩商业卫星"), encoding="utf-8"
+    )
+    assert ("provenance", "literal-quote", "checks/leasing.yaml", line) in {
+        (f.layer, f.rule, f.file, f.line) for f in run(pkg).findings
+    }
+    path.write_text(text.replace("      source: cbj-leasing-space\n", ""), encoding="utf-8")
+    assert "consistency" in {f.layer for f in run(pkg).findings if "quote', 'source'" in f.message}

@@ -27,6 +27,12 @@ def default_profile(root: Path) -> Path | None:
     return next((Path(c).resolve() for c in candidates if Path(c).is_file()), None)
 
 
+# Up to this much table data the pandera layer runs in a second process: there start-up and
+# pandera's per-column overhead dominate. Beyond it the layers are polars-bound, already use both
+# cores, and a second process would only hold a second copy of the tables in memory.
+BESIDE_MAX_BYTES = 32 * 2**20
+
+
 def pandera_beside(root: Path) -> Callable[[], list]:
     """Start the pandera layer in a second process; calling the result waits for its findings.
 
@@ -54,14 +60,15 @@ def pandera_beside(root: Path) -> Callable[[], list]:
 def validate(root: Path, *, with_ge: bool, profile: Path | None) -> Report:
     """Run the layers: descriptor -> tables -> pandera -> consistency -> provenance -> GE.
 
-    The pandera layer runs in a second process beside the others (`pandera_beside`); findings
-    are reported in layer order all the same.
+    For packages up to BESIDE_MAX_BYTES the pandera layer runs in a second process beside the
+    others (`pandera_beside`); findings are reported in layer order all the same.
     """
     from .descriptor import load_package
 
     report = Report(package=str(root))
     pkg = load_package(root)
-    pandera = pandera_beside(root)
+    data_bytes = sum(p.stat().st_size for p in (root / t.path for t in pkg.tables.values()) if p.is_file())
+    pandera = pandera_beside(root) if data_bytes <= BESIDE_MAX_BYTES else None
     if profile is None:
         report.skipped["official-profile"] = f"no Data Package v2 profile found; pass --profile or set {PROFILE_ENV}"
     try:
@@ -74,10 +81,11 @@ def validate(root: Path, *, with_ge: bool, profile: Path | None) -> Report:
         found["consistency"] += failures
         found["provenance"] = provenance.check_provenance(pkg, loaded)
         found["provenance"] += provenance.check_literals(pkg, loaded, checks.literals(rules))
-        found["pandera"] = pandera()
+        found["pandera"] = pandera() if pandera else exports.run_pandera(loaded)
     finally:
-        pandera.child.kill()  # a no-op once it has finished; never leave it running
-        pandera.child.wait()
+        if pandera:  # never leave it running (a no-op once it has finished)
+            pandera.child.kill()
+            pandera.child.wait()
     if with_ge:
         found["great_expectations"] = exports.run_ge(pkg, loaded)
     else:

@@ -144,15 +144,9 @@ def _parse(path: Path, names: list[str], out: _Out) -> tuple[pl.DataFrame, pl.Se
         else:
             frame, invalid = pl.DataFrame(), [None]
     frame = frame.rename(dict(zip(cols, names, strict=True))) if frame.width else frame
-    multiline = (
-        frame.height > 0
-        and frame.select(
-            pl.any_horizontal(
-                pl.all().str.contains("\n", literal=True) | pl.all().str.contains("\r", literal=True)
-            ).any()
-        ).item()
-    )
-    if not invalid and not multiline and not _polars_rejects(path):
+    newlines, has_cr, has_quote = _bytes_profile(path)
+    one_line_each = not has_cr and newlines in (frame.height, frame.height + 1)  # no line break inside a value
+    if not invalid and one_line_each and not (has_quote and _polars_rejects(path)):
         return frame, pl.int_range(2, frame.height + 2, eager=True, dtype=pl.Int64).alias("line")
     lines = _scan(path, len(names), out)
     if lines is None:
@@ -163,6 +157,17 @@ def _parse(path: Path, names: list[str], out: _Out) -> tuple[pl.DataFrame, pl.Se
         )
         return None
     return frame, pl.Series("line", lines, dtype=pl.Int64)
+
+
+def _bytes_profile(path: Path) -> tuple[int, bool, bool]:
+    """Line feeds, and whether any carriage return or double quote occurs: one streamed pass over the bytes."""
+    newlines, has_cr, has_quote = 0, False, False
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 23), b""):
+            newlines += chunk.count(b"\n")
+            has_cr = has_cr or b"\r" in chunk
+            has_quote = has_quote or b'"' in chunk
+    return newlines, has_cr, has_quote
 
 
 def _polars_rejects(path: Path) -> bool:

@@ -294,3 +294,15 @@ def test_a_printed_literal_in_a_rule_file_needs_its_evidence(pkg):
     }
     path.write_text(text.replace("      source: cbj-leasing-space\n", ""), encoding="utf-8")
     assert "consistency" in {f.layer for f in run(pkg).findings if "quote', 'source'" in f.message}
+
+
+def test_the_pandera_layer_reports_alike_beside_or_in_process(pkg, monkeypatch):
+    """Small packages run pandera in a second process, large ones in-process: same findings either way."""
+    import cbj_figures.cli as cli
+
+    edit_row(pkg, "leasing_deals", "zhongyin-2026-01-09", date="2026-02-30", lease_structure="rental")
+    rehash(pkg)
+    beside = [f for f in run(pkg).findings if f.layer == "pandera"]
+    monkeypatch.setattr(cli, "BESIDE_MAX_BYTES", 0)
+    in_process = [f for f in run(pkg).findings if f.layer == "pandera"]
+    assert beside == in_process and {f.rule for f in beside} >= {"partialDate", "enum"}

@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from .checks import CAP, Tables
+from .rulefile import CAP, Tables
 from .descriptor import PackageSpec, file_digest
 from .printed import decimal_column, parse, parse_column
 from .report import Finding

@@ -1,0 +1,355 @@
+"""Rules as data: the typed model of checks/*.yaml, read with line numbers, and the figures they name.
+
+Nothing here evaluates a rule (checks.py does); YAML is read with the safe loader only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any, NoReturn, Protocol
+
+import yaml
+
+from .descriptor import TableSpec
+from .printed import PrintedFigure, parse
+
+LAYER = "consistency"
+RULES_DIR = "checks"
+FILE_RULE = "rules-file"  # the Finding.rule of problems in a rule file itself
+
+# kind -> (required keys, optional keys); `id`, `kind`, `description` are common to all.
+KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "sum": (("parts", "total"), ()),
+    "shares_sum": (("parts",), ("total",)),
+    "share": (("part", "total", "share"), ()),
+    "growth": (("new", "old", "growth"), ()),
+    "cagr": (("start", "end", "cagr"), ("years",)),
+    "ratio": (("numerator", "denominator", "value"), ("complement", "scale")),
+    "weighted_mean": (("values", "weights", "mean"), ()),
+    "order": (("operands",), ("strict",)),
+    "bound": (("value", "bound"), ("side",)),
+    "count": (("table", "target"), ("where", "distinct", "op")),
+    "compare": (("computed", "printed"), ("op",)),
+    "group_sum": (("table", "group_by", "parts", "total"), ("where", "field", "complete")),
+}
+COMMON_KEYS = ("id", "kind", "description")
+OPS = ("meets", "le", "lt", "ge", "gt", "above", "below")
+OP_WORDS = {
+    "meets": "does not meet",
+    "le": "cannot be <=",
+    "lt": "cannot be <",
+    "ge": "cannot be >=",
+    "gt": "cannot be >",
+    "above": "does not lie wholly at or above the bound",
+    "below": "does not lie wholly at or below the bound",
+}
+MAX_WEIGHTS = 12  # weighted_mean enumerates 2**n weight vertices
+CAP = 20  # group_sum findings reported per rule and problem; the rest are summed up in one finding
+
+
+class LoadedTableLike(Protocol):
+    """What tables.read_tables returns per table (only these attributes are used)."""
+
+    spec: TableSpec
+    frame: Any  # polars.DataFrame
+    lines: Any  # sequence of 1-based physical line numbers, one a row
+
+
+Tables = dict[str, LoadedTableLike]
+
+
+# ------------------------------------------------------------------ expressions
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A figure: `<table>/<figure_id>[/<field>]`, resolved against the tables at load time."""
+
+    table: str
+    figure_id: str
+    field: str
+
+    def __str__(self) -> str:
+        return f"{self.table}/{self.figure_id}"
+
+
+@dataclass(frozen=True)
+class Const:
+    value: Decimal
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+@dataclass(frozen=True)
+class Literal:
+    """A printed text that is in no table (e.g. a headline's 十余家), read with printed.py.
+
+    It is evidence like any figure: `quote` must occur in the article of `source`, and `printed`
+    in the quote (checked by the provenance layer, located at `line` of `file`).
+    """
+
+    printed: str
+    qualifier: str
+    unit: str
+    quote: str = ""
+    source: str = ""
+    file: str = ""
+    line: int | None = None
+
+    def __str__(self) -> str:
+        return repr(self.printed)
+
+
+@dataclass(frozen=True)
+class Op:
+    name: str  # sum, product, difference, ratio, before_growth
+    args: tuple[Expr, ...]
+
+
+@dataclass(frozen=True)
+class WeightedMean:
+    values: tuple[Expr, ...]
+    weights: tuple[Expr, ...]
+
+
+@dataclass(frozen=True)
+class Count:
+    table: str
+    where: tuple[tuple[str, tuple[Any, ...]], ...]
+    distinct: str | None
+
+
+Expr = Ref | Const | Literal | Op | WeightedMean | Count
+EXPR_OPS = {"sum": (1, None), "product": (1, None), "difference": (2, 2), "ratio": (2, 2), "before_growth": (2, 2)}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One comparison: `computed` against `target` under `op`, reported at `at`."""
+
+    computed: Expr
+    target: Expr
+    op: str
+    at: Ref | Count | None
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Rows whose cells match every condition: (field, values in their CSV spelling, negated)."""
+
+    conditions: tuple[tuple[str, tuple[str | None, ...], bool], ...]
+
+    def __str__(self) -> str:
+        def one(name: str, values: tuple[str | None, ...], negated: bool) -> str:
+            shown = ", ".join("null" if v is None else v for v in values)
+            shown = f"[{shown}]" if len(values) > 1 else shown
+            return f"{name}: {{not: {shown}}}" if negated else f"{name}: {shown}"
+
+        return "{" + ", ".join(one(*c) for c in self.conditions) + "}"
+
+
+@dataclass(frozen=True)
+class GroupSum:
+    """A group_sum rule, compiled: which table, groups, filters and figure field."""
+
+    table: str
+    group_by: tuple[str, ...]
+    parts: Filter
+    total: Filter
+    where: Filter
+    field: str
+    spec: dict  # the figure field's schema entry (unit, printed, qualifier)
+    complete: bool
+    lines: dict[str, int | None]  # YAML line of `parts`, `total`, `where`
+
+
+@dataclass
+class Rule:
+    id: str
+    kind: str
+    description: str
+    file: str  # relative to the package root
+    line: int
+    checks: list[Check]
+    waiver: str | None = None
+    group: GroupSum | None = None  # kind group_sum: evaluated on whole columns instead of `checks`
+
+
+# ------------------------------------------------------------------ YAML with line numbers
+
+
+class YMap(dict):
+    line: int
+    lines: dict[Any, int]
+
+
+class YList(list):
+    line: int
+    lines: list[int]
+
+
+class RuleError(Exception):
+    """A problem in a rule file, located at a YAML line."""
+
+    def __init__(self, message: str, line: int | None):
+        super().__init__(message)
+        self.message, self.line = message, line
+
+
+class UnreadableTable(RuleError):
+    """The rule names a table the table layer could not read: that layer has said why, once."""
+
+
+def yaml_tree(text: str) -> Any:
+    """Compose with yaml.SafeLoader (no tags beyond the safe ones) and keep each node's line."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+    finally:
+        loader.dispose()
+    return None if node is None else _convert(node, yaml.SafeLoader(""))
+
+
+def _convert(node: yaml.Node, constructor: yaml.SafeLoader) -> Any:
+    if isinstance(node, yaml.MappingNode):
+        out = YMap()
+        out.line, out.lines = node.start_mark.line + 1, {}
+        constructor.flatten_mapping(node)  # merge keys (<<) as safe_load does
+        for k_node, v_node in node.value:
+            key = _convert(k_node, constructor)
+            if not isinstance(key, (str, int)) or isinstance(key, bool):
+                raise RuleError(f"mapping keys must be strings, got {key!r}", k_node.start_mark.line + 1)
+            if key in out:
+                raise RuleError(f"duplicate key {key!r}", k_node.start_mark.line + 1)
+            out[key] = _convert(v_node, constructor)
+            out.lines[key] = k_node.start_mark.line + 1  # the line of `key:`
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        seq = YList(_convert(n, constructor) for n in node.value)
+        seq.line, seq.lines = node.start_mark.line + 1, [n.start_mark.line + 1 for n in node.value]
+        return seq
+    if node.tag == "tag:yaml.org,2002:float":  # keep the decimal digits as written
+        try:
+            return Decimal(node.value.replace("_", ""))
+        except InvalidOperation:
+            raise RuleError(f"not a decimal number: {node.value!r}", node.start_mark.line + 1) from None
+    value = constructor.construct_object(node, deep=True)
+    return value if isinstance(value, (str, int, bool, type(None))) else str(node.value)
+
+
+def line_of(container: Any, key: Any, default: int | None) -> int | None:
+    lines = getattr(container, "lines", None)
+    if isinstance(lines, dict):
+        return lines.get(key, default)
+    if isinstance(lines, list) and isinstance(key, int) and key < len(lines):
+        return lines[key]
+    return default
+
+
+# ------------------------------------------------------------------ figures
+
+
+class IdRows(dict):
+    """table -> {figure_id: first row}, built only for the tables a rule names (a long table
+    that only group_sum rules read never pays for a million-entry dict)."""
+
+    def __init__(self, tables: Tables):
+        super().__init__()
+        self._tables = {n: t for n, t in tables.items() if "figure_id" in t.frame.columns}
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._tables
+
+    def __missing__(self, name: str) -> dict[str, int]:
+        ids = self._tables[name].frame.get_column("figure_id").to_list()
+        rows = {fid: i for i, fid in reversed(list(enumerate(ids))) if fid is not None}
+        self[name] = rows
+        return rows
+
+
+@dataclass
+class FigureIndex:
+    """figure_id -> row, and each table's figure fields (numeric fields with unit + printed)."""
+
+    tables: Tables
+    unreadable: frozenset[str] = frozenset()
+    file: str = ""  # the rule file being compiled, for the evidence of its printed literals
+    rows: dict[str, dict[str, int]] = field(default_factory=dict)
+    fields: dict[str, dict[str, dict]] = field(default_factory=dict)
+    columns: dict[str, list[str]] = field(default_factory=dict)
+
+    def unknown_table(self, table: object, message: str, line: int | None) -> NoReturn:
+        if table in self.unreadable:
+            raise UnreadableTable(f"table {table!r} could not be read", line)
+        raise RuleError(f"{message} (tables: {', '.join(sorted(self.tables))})", line)
+
+    @classmethod
+    def build(cls, tables: Tables, unreadable: frozenset[str] = frozenset()) -> FigureIndex:
+        idx = cls(tables, unreadable)
+        for name, t in tables.items():
+            idx.columns[name] = list(t.frame.columns)
+            idx.fields[name] = {
+                f["name"]: f
+                for f in t.spec.schema.get("fields", [])
+                if f.get("type") in ("number", "integer") and f.get("unit") and f.get("printed")
+            }
+        idx.rows = IdRows(tables)
+        return idx
+
+    def row(self, ref: Ref) -> dict:
+        t = self.tables[ref.table]
+        return t.frame.row(self.rows[ref.table][ref.figure_id], named=True)
+
+    def line(self, ref: Ref) -> int | None:
+        i = self.rows[ref.table][ref.figure_id]
+        lines = self.tables[ref.table].lines
+        return int(lines[i]) if lines is not None and i < len(lines) else None
+
+    def printed(self, ref: Ref) -> PrintedFigure:
+        spec = self.fields[ref.table][ref.field]
+        row = self.row(ref)
+        text = row.get(spec["printed"])
+        qualifier = row.get(spec.get("qualifier", ""), None) if spec.get("qualifier") else "exact"
+        if text is None or text == "":
+            raise ValueError(f"figure {ref} has no printed text in field {spec['printed']!r}")
+        return parse(str(text), qualifier or "exact", spec["unit"])
+
+    def resolve(self, text: str) -> Ref:
+        """`<table>/<figure_id>[/<field>]` -> Ref, or RuleError naming what is missing."""
+        parts = text.split("/")
+        if len(parts) not in (2, 3) or not all(parts):
+            raise RuleError(f"figure reference {text!r} must be <table>/<figure_id>[/<field>]", None)
+        table, fid = parts[0], parts[1]
+        if table not in self.tables:
+            self.unknown_table(table, f"unknown table {table!r} in {text!r}", None)
+        if table not in self.rows:
+            raise RuleError(f"table {table!r} has no figure_id column, so {text!r} cannot name a figure", None)
+        if fid not in self.rows[table]:
+            raise RuleError(f"no figure {fid!r} in table {table!r}", None)
+        figure_fields = self.fields[table]
+        if len(parts) == 3:
+            if parts[2] not in figure_fields:
+                raise RuleError(
+                    f"field {parts[2]!r} of {table!r} is not a figure field (numeric with unit and printed); "
+                    f"figure fields: {', '.join(figure_fields) or 'none'}",
+                    None,
+                )
+            return Ref(table, fid, parts[2])
+        if len(figure_fields) != 1:
+            raise RuleError(f"table {table!r} has {len(figure_fields)} figure fields; name one as {text}/<field>", None)
+        return Ref(table, fid, next(iter(figure_fields)))
+
+
+def canon(v: Any) -> str | None:
+    """Compare YAML values and typed cells by their CSV spelling (true, 14, 83.637)."""
+    if v is None or v == "":
+        return None
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        v = Decimal(repr(v))
+    if isinstance(v, Decimal):
+        return format(v.normalize(), "f")
+    return str(v)

@@ -16,10 +16,10 @@ from typing import Any
 
 import polars as pl
 
-from .rulefile import CAP, Tables
 from .descriptor import PackageSpec, file_digest
 from .printed import decimal_column, parse, parse_column
 from .report import Finding
+from .rulefile import CAP, Tables
 
 LAYER = "provenance"
 DESCRIPTOR = "datapackage.json"

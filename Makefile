@@ -25,7 +25,9 @@ test: setup
 	$(BIN)/pytest
 
 export: setup
+	$(BIN)/cbj-figures schemas
 	$(BIN)/cbj-figures export
+	$(BIN)/cbj-figures dictionary
 
 clean:
 	rm -rf $(VENV) dist

@@ -72,9 +72,10 @@ def validate(root: Path, *, with_ge: bool, profile: Path | None) -> Report:
     if profile is None:
         report.skipped["official-profile"] = f"no Data Package v2 profile found; pass --profile or set {PROFILE_ENV}"
     try:
-        from . import checks, descriptor, exports, provenance, tables
+        from . import checks, descriptor, exports, provenance, registry, tables
 
-        found = {"descriptor": descriptor.check_descriptor(pkg, profile) + exports.stale_exports(root)}
+        generated = registry.stale_schemas(root) + exports.stale_exports(root)
+        found = {"descriptor": descriptor.check_descriptor(pkg, profile) + generated}
         loaded, found["tables"] = tables.read_tables(pkg)
         rules, found["consistency"] = checks.load_rules(root, loaded, unreadable=set(pkg.tables) - set(loaded))
         failures, report.reconciliations = checks.run_checks(rules, loaded)
@@ -167,6 +168,14 @@ def cmd_cite(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_schemas(args: argparse.Namespace) -> int:
+    from .registry import write_schemas
+
+    for path in write_schemas(Path(args.package).resolve()):
+        print(path)
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from .exports import export
 
@@ -225,6 +234,9 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("target", nargs="?")
     c.add_argument("--style", choices=["bibtex", "apa"], default="bibtex")
     c.add_argument("--package", default=".")
+
+    sc = command("schemas", cmd_schemas, "Regenerate schemas/<table>.json from the registry schemas/fields.yaml.")
+    sc.add_argument("package", nargs="?", default=".")
 
     e = command("export", cmd_export, "Regenerate validators/ (pandera, Great Expectations) from schemas/.")
     e.add_argument("package", nargs="?", default=".")

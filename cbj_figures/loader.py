@@ -169,7 +169,8 @@ def open_source(
             try:
                 root = find_package_root(Path(tmp), version)
             except LoadError as err:  # name the zip the user gave, not our temporary folder
-                raise LoadError(str(err).replace(tmp, str(path))) from None
+                err.args = (str(err).replace(tmp, str(path)),)
+                raise
             yield root, True
     else:
         raise LoadError(f"{source}: not a release folder, a zip or a URL")
@@ -186,7 +187,10 @@ def find_package_root(folder: Path, version: str | None = None) -> Path:
     found = sorted(folder.rglob("datapackage.json"), key=lambda p: (len(p.parts), str(p)))
     found = [p for p in found if len(p.parts) == len(found[0].parts)] if found else []
     if version is not None:
-        found = [p for p in found if json.loads(p.read_text(encoding="utf-8")).get("version") == version]
+        versions = {p: json.loads(p.read_text(encoding="utf-8")).get("version") for p in found}
+        if len(found) == 1 and versions[found[0]] != version:  # one release, of another version
+            raise VersionMismatchError(f"{folder}: package version is {versions[found[0]]}, not the asked {version}")
+        found = [p for p in found if versions[p] == version]
     if len(found) != 1:
         what = "no" if not found else "more than one"
         listed = f": {', '.join(str(p.parent) for p in found)}" if found else ""

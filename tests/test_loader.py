@@ -98,6 +98,12 @@ def test_version_pin() -> None:
         load("market_size", version="9.9.9")
 
 
+def test_a_release_of_another_version_is_refused(release: Path) -> None:
+    zipped = release.parent / f"{release.name}.zip"
+    with pytest.raises(VersionMismatchError, match=r"not the asked 9\.9\.9"):
+        load("market_size", source=zipped, version="9.9.9")
+
+
 def test_source_checkout_falls_back_to_the_repo_root() -> None:
     assert data_root() == REPO
 

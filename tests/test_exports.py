@@ -56,6 +56,11 @@ def test_stale_exports_detected(pkg: Path) -> None:
     assert not (pkg / "validators/pandera/sources.py").exists()  # checking writes nothing
 
 
+def test_a_package_without_validators_has_no_stale_exports(pkg: Path) -> None:
+    assert not (pkg / "validators").exists()
+    assert stale_exports(pkg) == []
+
+
 def test_generated_python_is_ruff_clean(pkg: Path) -> None:
     ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
     if not Path(ruff).exists():

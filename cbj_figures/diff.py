@@ -52,10 +52,17 @@ class Change:
         key = ", ".join(f"{k}={v}" for k, v in (self.key or {}).items())
         parts = [f"[{self.bump}]", self.kind, where, f"({key})" if key else ""]
         if self.old is not None or self.new is not None:
-            parts.append(f"{self.old!r} -> {self.new!r}")
+            parts.append(f"{_shown(self.old)} -> {_shown(self.new)}")
         if self.detail:
             parts.append(f"- {self.detail}")
         return " ".join(p for p in parts if p)
+
+
+def _shown(value: Any) -> str:
+    """A cell as a reader of the CSV knows it: 325, not 325.0."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return repr(value)
 
 
 @dataclass

@@ -58,7 +58,7 @@ def test_edited_figure_names_the_cell_and_asks_for_a_patch(old: Path, new: Path)
         ("company_financials", "jiliu-revenue-2024-total", "printed"): ("3.25亿元", "3.26亿元"),
     }
     text = result.to_text()
-    assert "company_financials.value (figure_id=jiliu-revenue-2024-total) 325.0 -> 326.0" in text
+    assert "company_financials.value (figure_id=jiliu-revenue-2024-total) 325 -> 326" in text
     payload = json.loads(result.to_json())
     assert payload["bump"] == "patch" and payload["tables"]["company_financials"]["cells_changed"] == 2
 

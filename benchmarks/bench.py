@@ -27,7 +27,6 @@ d. checks that every generated package is reported VALID, and that a 1M package 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import platform
@@ -49,21 +48,18 @@ TOTAL = "total"
 V2 = "https://datapackage.org/profiles/2.0/datapackage.json"
 TS = "https://datapackage.org/profiles/2.0/tableschema.json"
 FLOOR_IMPORTS = (  # what every validate imports before reading a row
-    "cbj_figures.cli", "cbj_figures.tables", "cbj_figures.exports", "cbj_figures.checks", "cbj_figures.provenance",
-    "frictionless", "jsonschema", "pandera.polars",
+    "cbj_figures.cli",
+    "cbj_figures.tables",
+    "cbj_figures.exports",
+    "cbj_figures.checks",
+    "cbj_figures.provenance",
+    "frictionless",
+    "jsonschema",
+    "pandera.polars",
 )
 
 
 # ------------------------------------------------------------------ generated packages
-
-
-def _sha(path: Path) -> tuple[str, int]:
-    digest, size = hashlib.sha256(), 0
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
 
 
 def _schemas() -> dict[str, dict]:
@@ -146,6 +142,7 @@ def generate(root: Path, rows: int, *, seed: int = SEED, broken: bool = False) -
     import numpy as np
     import polars as pl
 
+    from cbj_figures.descriptor import file_digest
     from cbj_figures.exports import export
 
     rng = np.random.default_rng(seed)
@@ -233,19 +230,31 @@ def generate(root: Path, rows: int, *, seed: int = SEED, broken: bool = False) -
     resources = []
     for name, schema in _schemas().items():
         (root / "schemas" / f"{name}.json").write_text(json.dumps(schema, ensure_ascii=False, indent=2) + "\n")
-        sha, size = _sha(root / "resources" / f"{name}.csv")
+        sha, size = file_digest(root / "resources" / f"{name}.csv")
         resources.append(
             {
-                "name": name, "type": "table", "path": f"resources/{name}.csv", "scheme": "file", "format": "csv",
-                "mediatype": "text/csv", "encoding": "utf-8", "schema": f"schemas/{name}.json",
-                "hash": f"sha256:{sha}", "bytes": size,
+                "name": name,
+                "type": "table",
+                "path": f"resources/{name}.csv",
+                "scheme": "file",
+                "format": "csv",
+                "mediatype": "text/csv",
+                "encoding": "utf-8",
+                "schema": f"schemas/{name}.json",
+                "hash": f"sha256:{sha}",
+                "bytes": size,
             }
         )
-    sha, size = _sha(root / "resources" / "sources" / "yearbook.txt")
+    sha, size = file_digest(root / "resources" / "sources" / "yearbook.txt")
     resources.append(
         {
-            "name": "text-yearbook", "path": "resources/sources/yearbook.txt", "format": "txt",
-            "mediatype": "text/plain", "encoding": "utf-8", "hash": f"sha256:{sha}", "bytes": size,
+            "name": "text-yearbook",
+            "path": "resources/sources/yearbook.txt",
+            "format": "txt",
+            "mediatype": "text/plain",
+            "encoding": "utf-8",
+            "hash": f"sha256:{sha}",
+            "bytes": size,
         }
     )
     descriptor = {
@@ -259,8 +268,13 @@ def generate(root: Path, rows: int, *, seed: int = SEED, broken: bool = False) -
     (root / "datapackage.json").write_text(json.dumps(descriptor, ensure_ascii=False, indent=2) + "\n")
     (root / "checks" / "observations.yaml").write_text(RULES, encoding="utf-8")
     export(root)
-    return {"rows": obs.height, "groups": groups, "distinct_quotes": len(quotes), "broken_line": broken_line,
-            "csv_mib": (root / "resources" / "observations.csv").stat().st_size / 2**20}
+    return {
+        "rows": obs.height,
+        "groups": groups,
+        "distinct_quotes": len(quotes),
+        "broken_line": broken_line,
+        "csv_mib": (root / "resources" / "observations.csv").stat().st_size / 2**20,
+    }
 
 
 # ------------------------------------------------------------------ measuring
@@ -330,8 +344,11 @@ def ours(pkg: Path, profile: Path | None, *extra: str) -> list[str]:
 
 def frictionless(pkg: Path) -> list[str]:
     exe = Path(PY).with_name("frictionless")
-    return [str(exe), "validate", "datapackage.json"] if exe.exists() else [PY, "-m", "frictionless", "validate",
-                                                                              "datapackage.json"]
+    return (
+        [str(exe), "validate", "datapackage.json"]
+        if exe.exists()
+        else [PY, "-m", "frictionless", "validate", "datapackage.json"]
+    )
 
 
 # ------------------------------------------------------------------ in-process helpers (subcommands)
@@ -415,8 +432,11 @@ def ge_checkpoint(pkg: Path) -> None:
 
 def machine() -> list[str]:
     model = next(
-        (ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-         if ln.startswith("model name")),
+        (
+            ln.split(":", 1)[1].strip()
+            for ln in Path("/proc/cpuinfo").read_text().splitlines()
+            if ln.startswith("model name")
+        ),
         platform.processor() or "?",
     )
     meminfo = Path("/proc/meminfo").read_text().splitlines()
@@ -443,9 +463,7 @@ def table(results: list[Result]) -> list[str]:
         "|---|---|---:|---:|---:|---:|",
     ]
     for r in results:
-        lines.append(
-            f"| {r.size} | {r.tool} | {len(r.runs)} | {r.median:.2f} | {r.best:.2f} | {r.rss:.0f} |"
-        )
+        lines.append(f"| {r.size} | {r.tool} | {len(r.runs)} | {r.median:.2f} | {r.best:.2f} | {r.rss:.0f} |")
     return lines
 
 
@@ -512,8 +530,12 @@ def main() -> None:
                 run = measure(ours(bad, profile, "--json", str(report)))
                 found = json.loads(report.read_text(encoding="utf-8"))["findings"]
                 located = [(f["layer"], f["rule"], f["file"], f["line"]) for f in found]
-                expected = ("consistency", "observations-segments-sum", "resources/observations.csv",
-                            info["broken_line"])
+                expected = (
+                    "consistency",
+                    "observations-segments-sum",
+                    "resources/observations.csv",
+                    info["broken_line"],
+                )
                 ok = run.rc == 1 and located == [expected]
                 notes.append(
                     f"Broken {size} package (the last group's total replaced by another group's): exit {run.rc}, "

@@ -195,13 +195,17 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cbj-figures", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
 
-    def command(name: str, func: Callable[[argparse.Namespace], int], help_: str) -> argparse.ArgumentParser:
+    def command(
+        name: str, func: Callable[[argparse.Namespace], int], help_: str, package: bool = True
+    ) -> argparse.ArgumentParser:
+        """A subcommand; most take the package folder as their one positional argument."""
         sp = sub.add_parser(name, help=help_, description=help_)
         sp.set_defaults(func=func)
+        if package:
+            sp.add_argument("package", nargs="?", default=".", help="package folder (default: current folder)")
         return sp
 
     v = command("validate", cmd_validate, "Validate a data package: every layer, in order.")
-    v.add_argument("package", nargs="?", default=".", help="package folder (default: current folder)")
     v.add_argument("--all", action="store_true", help="also run the Great Expectations suites (always on when CI=true)")
     v.add_argument("--profile", help="the official Data Package v2 JSON Schema (datapackage.json profile)")
     v.add_argument("--json", metavar="PATH", help="write the report as JSON")
@@ -209,40 +213,29 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--github", action="store_true", help="print GitHub ::error annotations")
 
     b = command("build", cmd_build, "Build dist/<name>-<version>/: CSV, Parquet, DuckDB and a zip.")
-    b.add_argument("package", nargs="?", default=".")
     b.add_argument("--out", default="dist")
 
-    d = command("diff", cmd_diff, "Diff two versions (git refs or package folders) and name the bump needed.")
+    d = command(
+        "diff", cmd_diff, "Diff two versions (git refs or package folders) and name the bump needed.", package=False
+    )
     d.add_argument("old")
     d.add_argument("new", nargs="?", default=".")
     d.add_argument("--package", default=".", help="the git repository holding the refs")
     d.add_argument("--json", action="store_true")
 
-    cv = command("check-version", cmd_check_version, "Fail when `version` is not bumped enough since the last release.")
-    cv.add_argument("package", nargs="?", default=".")
+    command("check-version", cmd_check_version, "Fail when `version` is not bumped enough since the last release.")
+    command("rehash", cmd_rehash, "After a deliberate edit: pin each resource's sha256 and bytes again.")
+    command("record-release", cmd_record_release, "Record the package as the last release (releases/last/).")
+    command("citation", cmd_citation, "Regenerate CITATION.cff and .zenodo.json from the descriptor.")
 
-    rh = command("rehash", cmd_rehash, "After a deliberate edit: pin each resource's sha256 and bytes again.")
-    rh.add_argument("package", nargs="?", default=".")
-
-    rr = command("record-release", cmd_record_release, "Record the package as the last release (releases/last/).")
-    rr.add_argument("package", nargs="?", default=".")
-
-    ci = command("citation", cmd_citation, "Regenerate CITATION.cff and .zenodo.json from the descriptor.")
-    ci.add_argument("package", nargs="?", default=".")
-
-    c = command("cite", cmd_cite, "Cite the package, a table, or one figure (<table>/<id>).")
+    c = command("cite", cmd_cite, "Cite the package, a table, or one figure (<table>/<id>).", package=False)
     c.add_argument("target", nargs="?")
     c.add_argument("--style", choices=["bibtex", "apa"], default="bibtex")
     c.add_argument("--package", default=".")
 
-    sc = command("schemas", cmd_schemas, "Regenerate schemas/<table>.json from the registry schemas/fields.yaml.")
-    sc.add_argument("package", nargs="?", default=".")
-
-    e = command("export", cmd_export, "Regenerate validators/ (pandera, Great Expectations) from schemas/.")
-    e.add_argument("package", nargs="?", default=".")
-
-    dd = command("dictionary", cmd_dictionary, "Regenerate docs/data-dictionary.md from schemas/.")
-    dd.add_argument("package", nargs="?", default=".")
+    command("schemas", cmd_schemas, "Regenerate schemas/<table>.json from the registry schemas/fields.yaml.")
+    command("export", cmd_export, "Regenerate validators/ (pandera, Great Expectations) from schemas/.")
+    command("dictionary", cmd_dictionary, "Regenerate docs/data-dictionary.md from schemas/.")
     return p
 
 

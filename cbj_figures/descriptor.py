@@ -229,6 +229,11 @@ def _references(pkg: PackageSpec) -> list[Finding]:
     return out
 
 
+def is_figure_field(field: dict) -> bool:
+    """A numeric field holding published figures: it names its unit and its printed-text field (DESIGN.md, 2)."""
+    return field.get("type") in ("number", "integer") and bool(field.get("unit")) and bool(field.get("printed"))
+
+
 def as_list(value: object) -> list:
     """Keys may be written as a string (v1) or a list (v2)."""
     if value is None:

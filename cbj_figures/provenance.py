@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from .descriptor import PackageSpec, file_digest
+from .descriptor import PackageSpec, file_digest, is_figure_field
 from .printed import decimal_column, parse, parse_column
 from .report import Finding
 from .rulefile import CAP, Tables
@@ -175,16 +175,17 @@ def check_literals(pkg: PackageSpec, tables: Tables, literals: list) -> list[Fin
     return out
 
 
+def _evidence_fields(t: Any) -> tuple[list[dict], list[str]]:
+    """The table's figure fields and the names of its verbatim fields, among the columns it has."""
+    columns = set(t.frame.columns)
+    fields = [f for f in t.spec.schema.get("fields", []) if f["name"] in columns]
+    return [f for f in fields if is_figure_field(f)], [f["name"] for f in fields if f.get("verbatim") is True]
+
+
 def _check_table(ctx: _Context, t: Any) -> list[Finding]:
     """One table: a mask of failing rows per (rule, field), then the row-by-row messages of the first CAP."""
     columns = set(t.frame.columns)
-    fields = t.spec.schema.get("fields", [])
-    figure_fields = [
-        f
-        for f in fields
-        if f.get("type") in ("number", "integer") and f.get("unit") and f.get("printed") and f["name"] in columns
-    ]
-    verbatim = [f["name"] for f in fields if f.get("verbatim") is True and f["name"] in columns]
+    figure_fields, verbatim = _evidence_fields(t)
     if not ({"quote", "source_id"} <= columns or figure_fields or verbatim):
         return []
     frame = t.frame
@@ -215,8 +216,8 @@ def _check_table(ctx: _Context, t: Any) -> list[Finding]:
     if quote is not None and has_article.any():
         masks[("quote-missing", "quote")] = has_article & quote.is_null()
         breaks = quote.str.contains("\n", literal=True).fill_null(False)
-        masks[("quote-not-in-source", "quote")] = has_article & quote.is_not_null() & (
-            breaks | _absent(ctx, key, _blank_as_null(quote, breaks))
+        masks[("quote-not-in-source", "quote")] = (
+            has_article & quote.is_not_null() & (breaks | _absent(ctx, key, _blank_as_null(quote, breaks)))
         )
     for name in verbatim:
         values = text_col(name)
@@ -287,7 +288,10 @@ def _figure_masks(f: dict, t: Any, quote: pl.Series | None) -> dict[tuple[str, s
     else:  # judge each distinct (printed, qualifier, stored) once
         judged = rows.join(
             pl.concat([distinct, _judge_figures(distinct, f["unit"])], how="horizontal"),
-            on=["p", "q", "s"], how="left", maintain_order="left", nulls_equal=True,
+            on=["p", "q", "s"],
+            how="left",
+            maintain_order="left",
+            nulls_equal=True,
         )
     masks[("printed-unparseable", printed_field)] = has_printed & judged.get_column("unparseable")
     masks[("printed-value-mismatch", name)] = judged.get_column("mismatch")
@@ -346,13 +350,7 @@ def _row_findings(ctx: _Context, t: Any, i: int, line: int | None) -> list[Findi
     out: list[Finding] = []
     path = t.spec.path
     columns = set(t.frame.columns)
-    fields = t.spec.schema.get("fields", [])
-    figure_fields = [
-        f
-        for f in fields
-        if f.get("type") in ("number", "integer") and f.get("unit") and f.get("printed") and f["name"] in columns
-    ]
-    verbatim = [f["name"] for f in fields if f.get("verbatim") is True and f["name"] in columns]
+    figure_fields, verbatim = _evidence_fields(t)
     row = t.frame.row(i, named=True)
 
     def bad(rule: str, message: str, fld: str) -> None:
@@ -428,7 +426,7 @@ def _nearest_hint(joined: str, quote: str) -> str:
             hi = mid - 1
     if lo < 2:
         return ""
-    return f" (matches up to {quote[:lo][-12:]!r}, then differs at {quote[lo:lo + 12]!r})"
+    return f" (matches up to {quote[:lo][-12:]!r}, then differs at {quote[lo : lo + 12]!r})"
 
 
 def _check_texts(pkg: PackageSpec) -> list[Finding]:

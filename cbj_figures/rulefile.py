@@ -11,7 +11,7 @@ from typing import Any, NoReturn, Protocol
 
 import yaml
 
-from .descriptor import TableSpec
+from .descriptor import TableSpec, is_figure_field
 from .printed import PrintedFigure, parse
 
 LAYER = "consistency"
@@ -290,11 +290,7 @@ class FigureIndex:
         idx = cls(tables, unreadable)
         for name, t in tables.items():
             idx.columns[name] = list(t.frame.columns)
-            idx.fields[name] = {
-                f["name"]: f
-                for f in t.spec.schema.get("fields", [])
-                if f.get("type") in ("number", "integer") and f.get("unit") and f.get("printed")
-            }
+            idx.fields[name] = {f["name"]: f for f in t.spec.schema.get("fields", []) if is_figure_field(f)}
         idx.rows = IdRows(tables)
         return idx
 

@@ -118,23 +118,23 @@ def _dataset(pkg: PackageSpec, table: str | None, style: str, extra: str = "", k
 # ---------------------------------------------------------------- one figure
 
 
-def _rows(pkg: PackageSpec, table: str) -> list[dict]:
+def _figure(pkg: PackageSpec, table: str, key: str, style: str) -> str:
     from cbj_figures.tables import read_tables
 
-    loaded, _ = read_tables(pkg)
-    return loaded[table].frame.to_dicts() if table in loaded else []
+    loaded, _ = read_tables(pkg)  # once: the figure's table, sources and entities come from it
 
+    def rows(name: str) -> list[dict]:
+        return loaded[name].frame.to_dicts() if name in loaded else []
 
-def _figure(pkg: PackageSpec, table: str, key: str, style: str) -> str:
     spec = pkg.tables[table]
     pk = as_list(spec.schema.get("primaryKey"))
     if len(pk) != 1:
         raise LookupError(f"table {table!r} has no single-field primary key to name a figure by")
-    row = next((r for r in _rows(pkg, table) if str(r[pk[0]]) == key), None)
+    row = next((r for r in rows(table) if str(r[pk[0]]) == key), None)
     if row is None:
         raise LookupError(f"no row {pk[0]}={key!r} in table {table!r}")
-    sources = {r["source_id"]: r for r in _rows(pkg, "sources")} if "sources" in pkg.tables else {}
-    names = {r["entity_id"]: r for r in _rows(pkg, "entities")} if "entities" in pkg.tables else {}
+    sources = {r["source_id"]: r for r in rows("sources")} if "sources" in pkg.tables else {}
+    names = {r["entity_id"]: r for r in rows("entities")} if "entities" in pkg.tables else {}
     primary = sources.get(row.get("source_id"))
     article = sources.get(primary.get("reported_in")) if primary and primary.get("reported_in") else None
     printed = next((row[f["printed"]] for f in spec.schema["fields"] if f.get("printed") in row), None)

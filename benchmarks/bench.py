@@ -337,9 +337,8 @@ def repeat(size: str, tool: str, cmd: list[str], n: int, cwd: Path | None = None
     return result
 
 
-def ours(pkg: Path, profile: Path | None, *extra: str) -> list[str]:
-    cmd = [PY, "-m", "cbj_figures.cli", "validate", str(pkg), *extra]
-    return cmd + (["--profile", str(profile)] if profile else [])
+def ours(pkg: Path, *extra: str) -> list[str]:
+    return [PY, "-m", "cbj_figures.cli", "validate", str(pkg), *extra]
 
 
 def frictionless(pkg: Path) -> list[str]:
@@ -354,7 +353,7 @@ def frictionless(pkg: Path) -> list[str]:
 # ------------------------------------------------------------------ in-process helpers (subcommands)
 
 
-def layers(pkg: Path, profile: Path | None) -> None:
+def layers(pkg: Path) -> None:
     """Seconds of each layer of one validate, in this process (imports counted apart)."""
     t0 = time.perf_counter()
     from cbj_figures import checks, descriptor, exports, provenance, tables
@@ -368,7 +367,7 @@ def layers(pkg: Path, profile: Path | None) -> None:
         return value
 
     spec = timed("descriptor: load", lambda: descriptor.load_package(pkg))
-    timed("descriptor: check (frictionless, profile, hashes)", lambda: descriptor.check_descriptor(spec, profile))
+    timed("descriptor: check (frictionless, profile, hashes)", lambda: descriptor.check_descriptor(spec))
     timed("descriptor: stale exports", lambda: exports.stale_exports(pkg))
     loaded, found = timed("tables", lambda: tables.read_tables(spec))
     found += timed("pandera", lambda: exports.run_pandera(loaded))
@@ -379,7 +378,7 @@ def layers(pkg: Path, profile: Path | None) -> None:
     print(json.dumps({"times": times, "findings": len(found)}))
 
 
-def hotspots(pkg: Path, profile: Path | None, top: int = 14) -> None:
+def hotspots(pkg: Path, top: int = 14) -> None:
     """cProfile of one in-process validate: the slowest functions of cbj_figures (cumulative s)."""
     import cProfile
     import pstats
@@ -387,7 +386,7 @@ def hotspots(pkg: Path, profile: Path | None, top: int = 14) -> None:
     from cbj_figures.cli import validate
 
     prof = cProfile.Profile()
-    prof.runcall(validate, pkg, with_ge=False, profile=profile)
+    prof.runcall(validate, pkg, with_ge=False)
     stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
     rows = []
     for (file, line, func), (_, _, _, cum, _) in stats.items():
@@ -476,21 +475,17 @@ def main() -> None:
     p.add_argument("--layers", metavar="PKG", help=argparse.SUPPRESS)
     p.add_argument("--ge", metavar="PKG", help=argparse.SUPPRESS)
     p.add_argument("--hotspots", metavar="PKG", help=argparse.SUPPRESS)
-    p.add_argument("--profile", help=argparse.SUPPRESS)
     p.add_argument("--out", default=str(REPO / "docs" / "benchmark.md"))
     args = p.parse_args()
     sys.path.insert(0, str(REPO))
-    from cbj_figures.cli import default_profile
-
-    profile = Path(args.profile) if args.profile else default_profile(REPO)
     if args.layers:
-        layers(Path(args.layers), profile)
+        layers(Path(args.layers))
         return
     if args.ge:
         ge_checkpoint(Path(args.ge))
         return
     if args.hotspots:
-        hotspots(Path(args.hotspots), profile)
+        hotspots(Path(args.hotspots))
         return
 
     os.chdir(REPO)
@@ -499,7 +494,7 @@ def main() -> None:
     imports = [PY, "-c", "import " + ", ".join(FLOOR_IMPORTS)]
     results.append(repeat("-", "start-up + imports only", imports, 3))
     print("a. this repository's package", flush=True)
-    own = repeat("package", "cbj-figures validate", ours(REPO, profile), 5)
+    own = repeat("package", "cbj-figures validate", ours(REPO), 5)
     fl_own = repeat("package", "frictionless validate", frictionless(REPO), 5, cwd=REPO, expect=None)
     results += [own, fl_own]
     sizes = [10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000]
@@ -515,7 +510,7 @@ def main() -> None:
             facts[size] = generate(pkg, rows)
             print(f"b. generated {size} in {time.perf_counter() - start:.1f} s: {facts[size]}", flush=True)
             n_ours = 3 if rows >= 1_000_000 or args.quick else 5
-            results.append(repeat(size, "cbj-figures validate", ours(pkg, profile), n_ours))
+            results.append(repeat(size, "cbj-figures validate", ours(pkg), n_ours))
             n_fl = 1 if rows >= 1_000_000 or args.quick else 3
             results.append(repeat(size, "frictionless validate", frictionless(pkg), n_fl, cwd=pkg, expect=None))
             results.append(repeat(size, "GE checkpoint (observations)", [PY, __file__, "--ge", str(pkg)], 1))
@@ -527,7 +522,7 @@ def main() -> None:
                 bad = Path(tmp) / f"{size}-broken"
                 info = generate(bad, rows, broken=True)
                 report = Path(tmp) / "broken.json"
-                run = measure(ours(bad, profile, "--json", str(report)))
+                run = measure(ours(bad, "--json", str(report)))
                 found = json.loads(report.read_text(encoding="utf-8"))["findings"]
                 located = [(f["layer"], f["rule"], f["file"], f["line"]) for f in found]
                 expected = (

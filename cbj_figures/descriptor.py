@@ -13,9 +13,10 @@ import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
+from cbj_figures.profiles import V2_PACKAGE, official
 from cbj_figures.report import Finding
 
-V2_PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
+V2_PROFILE = V2_PACKAGE
 DESCRIPTOR = "datapackage.json"
 
 
@@ -169,11 +170,10 @@ def _frictionless(pkg: PackageSpec) -> list[Finding]:
     return out
 
 
-def _jsonschema(pkg: PackageSpec, profile: Path) -> list[Finding]:
+def _jsonschema(pkg: PackageSpec, schema: dict) -> list[Finding]:
     """The official Data Package v2 JSON Schema, applied to the descriptor with schemas inlined."""
     import jsonschema
 
-    schema = json.loads(Path(profile).read_text(encoding="utf-8"))
     validator = jsonschema.validators.validator_for(schema)(schema)
     out = []
     for err in sorted(validator.iter_errors(inlined(pkg)), key=lambda e: list(map(str, e.absolute_path))):
@@ -327,10 +327,10 @@ def _files(pkg: PackageSpec) -> list[Finding]:
     return out
 
 
-def check_descriptor(pkg: PackageSpec, profile: Path | None) -> list[Finding]:
+def check_descriptor(pkg: PackageSpec, profile: dict | None = None) -> list[Finding]:
     """Descriptor-layer findings: frictionless rules, the official v2 profile, key references, file hashes.
 
-    With `profile` None the JSON Schema part is not run (the caller reports it as skipped).
+    `profile` overrides the official Data Package v2 JSON Schema (`profiles.official`).
     """
     out = []
     if pkg.descriptor.get("$schema") != V2_PROFILE:
@@ -338,8 +338,7 @@ def check_descriptor(pkg: PackageSpec, profile: Path | None) -> list[Finding]:
         msg = f'"$schema" must be {V2_PROFILE!r} (frictionless applies Data Package v1 rules otherwise)'
         out.append(Finding("descriptor", "profile-version", msg, file=DESCRIPTOR, field="$.$schema"))
     out += _frictionless(pkg)
-    if profile is not None:
-        out += _jsonschema(pkg, profile)
+    out += _jsonschema(pkg, profile if profile is not None else official("datapackage", "2.0"))
     out += _references(pkg)
     out += _files(pkg)
     return out

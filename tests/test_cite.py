@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
-import jsonschema
 import pytest
 import yaml
 
@@ -14,7 +15,6 @@ from cbj_figures.cite import citation_cff, cite, stale_citation_files, write_cit
 from cbj_figures.loader import copy_package
 
 REPO = Path(__file__).resolve().parents[1]
-CFF_SCHEMA = REPO.parent / "shared" / "profiles" / "citation-cff-1.2.0" / "schema.json"
 DESCRIPTOR = json.loads((REPO / "datapackage.json").read_text(encoding="utf-8"))
 
 
@@ -22,11 +22,26 @@ def load_cff() -> dict:
     return yaml.safe_load((REPO / "CITATION.cff").read_text(encoding="utf-8"))
 
 
+def check_cff(path: Path) -> subprocess.CompletedProcess:
+    """check-jsonschema with its vendored CITATION.cff 1.2.0 schema (formats checked too)."""
+    cli = Path(sys.executable).with_name("check-jsonschema")
+    args = [str(cli), "--builtin-schema", "vendor.citation-file-format", str(path)]
+    return subprocess.run(args, capture_output=True, text=True, check=False)
+
+
 def test_citation_cff_is_valid() -> None:
-    schema = json.loads(CFF_SCHEMA.read_text(encoding="utf-8"))
-    validator = jsonschema.validators.validator_for(schema)(schema, format_checker=jsonschema.FormatChecker())
-    errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(load_cff())]
-    assert errors == []
+    done = check_cff(REPO / "CITATION.cff")
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_an_invalid_citation_cff_is_caught(tmp_path: Path) -> None:
+    """The check can fail: a CFF without authors and with a malformed date is rejected."""
+    cff = load_cff()
+    del cff["authors"]
+    cff["date-released"] = "28 November 2026"
+    (tmp_path / "CITATION.cff").write_text(yaml.safe_dump(cff, allow_unicode=True), encoding="utf-8")
+    done = check_cff(tmp_path / "CITATION.cff")
+    assert done.returncode == 1 and "authors" in done.stdout + done.stderr
 
 
 def test_citation_cff_is_in_step_with_the_descriptor() -> None:

@@ -12,8 +12,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from cbj_figures.profiles import official
+
 ROOT = Path(__file__).resolve().parents[1]
-PROFILES = ROOT.parent / "shared" / "profiles" / "datapackage-2.0"
 DESCRIPTOR = json.loads((ROOT / "datapackage.json").read_text(encoding="utf-8"))
 TABLES = [r for r in DESCRIPTOR["resources"] if "schema" in r]
 
@@ -63,7 +64,7 @@ def test_frictionless_catches_a_dangling_foreign_key(tmp_path):
 
 
 def test_descriptor_follows_the_official_v2_profile():
-    profile = json.loads((PROFILES / "datapackage.json").read_text(encoding="utf-8"))
+    profile = official("datapackage", "2.0")
     errors = sorted(jsonschema.Draft7Validator(profile).iter_errors(DESCRIPTOR), key=str)
     assert not errors, [e.message for e in errors]
     assert DESCRIPTOR["$schema"] == "https://datapackage.org/profiles/2.0/datapackage.json"
@@ -71,7 +72,7 @@ def test_descriptor_follows_the_official_v2_profile():
 
 @pytest.mark.parametrize("resource", TABLES, ids=lambda r: r["name"])
 def test_table_schema_follows_the_official_v2_profile(resource):
-    profile = json.loads((PROFILES / "tableschema.json").read_text(encoding="utf-8"))
+    profile = official("tableschema", "2.0")
     schema = json.loads((ROOT / resource["schema"]).read_text(encoding="utf-8"))
     assert not list(jsonschema.Draft7Validator(profile).iter_errors(schema))
 

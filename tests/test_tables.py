@@ -13,7 +13,6 @@ from cbj_figures.report import Finding
 from cbj_figures.tables import read_tables
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mini"
-PROFILE = Path(__file__).resolve().parents[2] / "shared" / "profiles" / "datapackage-2.0" / "datapackage.json"
 FIGURES, SOURCES = "resources/figures.csv", "resources/sources.csv"
 
 
@@ -114,7 +113,7 @@ def test_missing_file(pkg: Path) -> None:
     assert [(f.rule, f.file) for f in found] == [("missing-file", FIGURES)]
     assert "figures" not in tables
     # reported once, by the table layer that owns data files, not again by the descriptor layer
-    assert "missing-file" not in {f.rule for f in check_descriptor(load_package(pkg), None)}
+    assert "missing-file" not in {f.rule for f in check_descriptor(load_package(pkg))}
 
 
 @pytest.mark.parametrize(
@@ -151,7 +150,7 @@ def test_validation_never_writes(pkg: Path) -> None:
     replace(pkg, FIGURES, ",11.5,", ",abc,")
     before[pkg / FIGURES] = (pkg / FIGURES).read_bytes()
     read_tables(load_package(pkg))
-    check_descriptor(load_package(pkg), None)
+    check_descriptor(load_package(pkg))
     assert {p: p.read_bytes() for p in pkg.rglob("*") if p.is_file()} == before
 
 
@@ -180,22 +179,20 @@ def test_unsafe_paths_are_refused(pkg: Path, path: str) -> None:
 
 
 def test_descriptor_valid(pkg: Path) -> None:
-    assert check_descriptor(load_package(pkg), PROFILE if PROFILE.exists() else None) == []
+    assert check_descriptor(load_package(pkg)) == []
 
 
-@pytest.mark.skipif(not PROFILE.exists(), reason="shared/ profiles not beside the checkout")
 def test_profile_errors_point_at_the_schema_file(pkg: Path) -> None:
     replace(pkg, "schemas/figures.json", '"type": "integer"', '"type": "integr"')
-    found = check_descriptor(load_package(pkg), PROFILE)
+    found = check_descriptor(load_package(pkg))
     profile = [f for f in found if f.rule == "profile"]
     assert profile and profile[0].file == "schemas/figures.json" and profile[0].field == "$.fields[1].type"
     assert any(f.rule == "frictionless" and "integr" in f.message for f in found)
 
 
-@pytest.mark.skipif(not PROFILE.exists(), reason="shared/ profiles not beside the checkout")
 def test_v2_profile_rejects_type_text(pkg: Path) -> None:
     replace(pkg, "datapackage.json", '"name": "article",', '"name": "article", "type": "text",')
-    found = check_descriptor(load_package(pkg), PROFILE)
+    found = check_descriptor(load_package(pkg))
     assert [(f.rule, f.field) for f in found] == [("profile", "$.resources[2].type")]
 
 
@@ -203,7 +200,7 @@ def test_missing_v2_schema_is_reported(pkg: Path) -> None:
     desc = json.loads((pkg / "datapackage.json").read_text(encoding="utf-8"))
     del desc["$schema"]
     (pkg / "datapackage.json").write_text(json.dumps(desc), encoding="utf-8")
-    assert "profile-version" in {f.rule for f in check_descriptor(load_package(pkg), None)}
+    assert "profile-version" in {f.rule for f in check_descriptor(load_package(pkg))}
 
 
 def test_hash_and_bytes(pkg: Path) -> None:
@@ -214,9 +211,9 @@ def test_hash_and_bytes(pkg: Path) -> None:
     desc["resources"][1]["hash"] = "sha256:" + hashlib.sha256(data).hexdigest()
     desc["resources"][1]["bytes"] = len(data)
     (pkg / "datapackage.json").write_text(json.dumps(desc), encoding="utf-8")
-    assert check_descriptor(load_package(pkg), None) == []
+    assert check_descriptor(load_package(pkg)) == []
     (pkg / FIGURES).write_bytes(data + b"x,2024,1,1,exact,S01,q\n")
-    found = check_descriptor(load_package(pkg), None)
+    found = check_descriptor(load_package(pkg))
     assert {(f.rule, f.field) for f in found} == {
         ("resource-hash", "$.resources[1].hash"),
         ("resource-bytes", "$.resources[1].bytes"),
@@ -225,7 +222,7 @@ def test_hash_and_bytes(pkg: Path) -> None:
 
 def test_dangling_key_definitions(pkg: Path) -> None:
     replace(pkg, "schemas/figures.json", '"resource": "sources"', '"resource": "nowhere"')
-    found = [f for f in check_descriptor(load_package(pkg), None) if f.rule == "schema-reference"]
+    found = [f for f in check_descriptor(load_package(pkg)) if f.rule == "schema-reference"]
     assert [(f.file, f.field) for f in found] == [("schemas/figures.json", "$.foreignKeys[0]")]
 
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import http.server
-import os
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -177,33 +175,3 @@ def test_url_is_fetched_with_pooch_and_checked(served: str, release: Path) -> No
 def test_url_with_a_wrong_hash_is_refused(served: str) -> None:
     with pytest.raises(ValueError, match="hash"):
         load("market_size", source=served, known_hash="0" * 64)
-
-
-@pytest.mark.slow
-def test_pip_install_ships_the_data(tmp_path: Path) -> None:
-    """A fresh venv, `pip install` of the project (a built wheel), and the loader outside the repo."""
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    python = venv / "bin" / "python"
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    lock = ["-c", str(REPO / "requirements.lock")] if (REPO / "requirements.lock").is_file() else []
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", *lock, str(REPO)],
-        check=True, env=env, cwd=tmp_path,
-    )
-    script = (
-        "import importlib, pandas as pd\n"
-        "m = importlib.import_module('cbj_figures.loader')\n"
-        "from cbj_figures.loader import load\n"
-        "root = m.data_root()\n"
-        "assert root.name == '_data' and 'site-packages' in str(root), root\n"
-        "df = load('company_financials')\n"
-        "assert df['value'].dtype == 'Float64' and isinstance(df['metric'].dtype, pd.CategoricalDtype)\n"
-        "from cbj_figures.cite import cite\n"
-        "assert 'version = {' in cite()\n"
-        "print(len(df), root)\n"
-    )
-    done = subprocess.run(
-        [str(python), "-c", script], check=True, env=env, cwd=tmp_path, capture_output=True, text=True
-    )
-    assert "_data" in done.stdout

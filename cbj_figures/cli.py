@@ -14,18 +14,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .descriptor import PackageError
+from .profiles import read_profile
+from .render import RENDERERS, render
 from .report import LAYERS, Report
-
-PROFILE_ENV = "CBJ_DATAPACKAGE_PROFILE"
-
-
-def default_profile(root: Path) -> Path | None:
-    """The official v2 profile: $CBJ_DATAPACKAGE_PROFILE, else ../shared/profiles beside the package."""
-    candidates = [os.environ.get(PROFILE_ENV)] if os.environ.get(PROFILE_ENV) else []
-    for base in (root, *root.parents[:2]):
-        candidates.append(str(base / ".." / "shared" / "profiles" / "datapackage-2.0" / "datapackage.json"))
-    return next((Path(c).resolve() for c in candidates if Path(c).is_file()), None)
-
 
 # Up to this much table data the pandera layer runs in a second process: there start-up and
 # pandera's per-column overhead dominate. Beyond it the layers are polars-bound, already use both
@@ -57,7 +48,7 @@ def pandera_beside(root: Path) -> Callable[[], list]:
     return findings
 
 
-def validate(root: Path, *, with_ge: bool, profile: Path | None) -> Report:
+def validate(root: Path, *, with_ge: bool, profile: dict | None = None) -> Report:
     """Run the layers: descriptor -> tables -> pandera -> consistency -> provenance -> GE.
 
     For packages up to BESIDE_MAX_BYTES the pandera layer runs in a second process beside the
@@ -69,8 +60,6 @@ def validate(root: Path, *, with_ge: bool, profile: Path | None) -> Report:
     pkg = load_package(root)
     data_bytes = sum(p.stat().st_size for p in (root / t.path for t in pkg.tables.values()) if p.is_file())
     pandera = pandera_beside(root) if data_bytes <= BESIDE_MAX_BYTES else None
-    if profile is None:
-        report.skipped["official-profile"] = f"no Data Package v2 profile found; pass --profile or set {PROFILE_ENV}"
     try:
         from . import checks, descriptor, exports, provenance, registry, tables
 
@@ -90,7 +79,7 @@ def validate(root: Path, *, with_ge: bool, profile: Path | None) -> Report:
     if with_ge:
         found["great_expectations"] = exports.run_ge(pkg, loaded)
     else:
-        report.skipped["great_expectations"] = "run with --all (always on in CI)"
+        report.skipped["great_expectations"] = "run with --all"
     report.layers_run = [layer for layer in LAYERS if layer in found]
     report.findings = descriptor.locate_json([f for layer in report.layers_run for f in found[layer]], root)
     return report
@@ -98,18 +87,18 @@ def validate(root: Path, *, with_ge: bool, profile: Path | None) -> Report:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     root = Path(args.package).resolve()
-    profile = Path(args.profile).resolve() if args.profile else default_profile(root)
-    with_ge = args.all or os.environ.get("CI", "").lower() == "true"
-    report = validate(root, with_ge=with_ge, profile=profile)
-    print(report.to_text())
+    profile = read_profile(Path(args.profile)) if args.profile else None
+    report = validate(root, with_ge=args.all, profile=profile)
+    print(render(report, args.format))
+    if args.github and args.format != "github" and report.findings:
+        print(render(report, "github"))
     if args.json:
-        Path(args.json).write_text(report.to_json() + "\n", encoding="utf-8")
+        Path(args.json).write_text(render(report, "json") + "\n", encoding="utf-8")
     if args.junit:
-        Path(args.junit).write_text(report.to_junit(), encoding="utf-8")
-    if args.github:
-        annotations = report.to_github()
-        if annotations:
-            print(annotations)
+        Path(args.junit).write_text(render(report, "junit"), encoding="utf-8")
+    if args.summary:  # appended, as GitHub's $GITHUB_STEP_SUMMARY expects
+        with open(args.summary, "a", encoding="utf-8") as fh:
+            fh.write(render(report, "markdown"))
     return 0 if report.valid else 1
 
 
@@ -206,11 +195,13 @@ def parser() -> argparse.ArgumentParser:
         return sp
 
     v = command("validate", cmd_validate, "Validate a data package: every layer, in order.")
-    v.add_argument("--all", action="store_true", help="also run the Great Expectations suites (always on when CI=true)")
-    v.add_argument("--profile", help="the official Data Package v2 JSON Schema (datapackage.json profile)")
+    v.add_argument("--all", action="store_true", help="also run the Great Expectations suites")
+    v.add_argument("--profile", help="a JSON Schema to use instead of the official Data Package v2 profile")
     v.add_argument("--json", metavar="PATH", help="write the report as JSON")
     v.add_argument("--junit", metavar="PATH", help="write the report as JUnit XML")
-    v.add_argument("--github", action="store_true", help="print GitHub ::error annotations")
+    v.add_argument("--github", action="store_true", help="also print GitHub ::error annotations")
+    v.add_argument("--format", choices=list(RENDERERS), default="text", help="what to print (default: text)")
+    v.add_argument("--summary", metavar="PATH", help="append a Markdown summary (e.g. to $GITHUB_STEP_SUMMARY)")
 
     b = command("build", cmd_build, "Build dist/<name>-<version>/: CSV, Parquet, DuckDB and a zip.")
     b.add_argument("--out", default="dist")

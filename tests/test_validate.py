@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 
 from cbj_figures.cli import main, validate
 from cbj_figures.descriptor import file_digest, json_lines
+from cbj_figures.render import render
 
 ROOT = Path(__file__).resolve().parents[1]
-PROFILE = ROOT.parent / "shared" / "profiles" / "datapackage-2.0" / "datapackage.json"
 PARTS = ("datapackage.json", "resources", "schemas", "checks", "validators")
 
 
@@ -56,7 +56,7 @@ def edit_row(pkg: Path, table: str, key: str, **cells: str) -> int:
 
 
 def run(pkg: Path, *, ge: bool = False):
-    return validate(pkg, with_ge=ge, profile=PROFILE)
+    return validate(pkg, with_ge=ge)
 
 
 def where(report) -> set[tuple[str, str, str | None, int | None, str | None]]:
@@ -65,7 +65,7 @@ def where(report) -> set[tuple[str, str, str | None, int | None, str | None]]:
 
 def test_the_package_is_valid_in_every_layer():
     report = run(ROOT, ge=True)
-    assert report.valid, report.to_text()
+    assert report.valid, render(report)
     assert report.layers_run == ["descriptor", "tables", "pandera", "consistency", "provenance", "great_expectations"]
     assert len(report.reconciliations) >= 50 and all(r.holds for r in report.reconciliations)
 
@@ -164,7 +164,7 @@ def test_harmless_edits_still_pass(pkg, harmless):
         path.write_text(text, encoding="utf-8")
     rehash(pkg)
     report = run(pkg)
-    assert report.valid, report.to_text()
+    assert report.valid, render(report)
 
 
 def test_great_expectations_layer_bites(pkg):
@@ -213,7 +213,7 @@ def snapshot(pkg: Path) -> dict[str, bytes]:
 def test_bad_input_gives_a_clear_message_and_changes_nothing(pkg, capsys, breakage, code, says):
     breakage(pkg)
     before = snapshot(pkg)
-    assert main(["validate", str(pkg), "--profile", str(PROFILE)]) == code
+    assert main(["validate", str(pkg)]) == code
     out = capsys.readouterr()
     assert says in out.out + out.err
     assert "Traceback" not in out.out + out.err
@@ -232,6 +232,23 @@ def test_reports_in_json_junit_and_github(pkg, tmp_path, capsys):
     assert "foreign-key" in failed
     line = line_of(pkg, "market_size", "ai-compute-cluster-market-2021")
     assert f"::error file=resources/market_size.csv,line={line}," in capsys.readouterr().out
+
+
+def test_markdown_summary_is_appended(pkg, tmp_path, capsys):
+    """`--summary` appends (GitHub's $GITHUB_STEP_SUMMARY may hold other steps' output); `--format markdown` prints."""
+    edit_row(pkg, "market_size", "ai-compute-cluster-market-2021", entity_id="no_such|market")
+    rehash(pkg)
+    summary = tmp_path / "summary.md"
+    summary.write_text("earlier step\n", encoding="utf-8")
+    assert main(["validate", str(pkg), "--summary", str(summary), "--format", "markdown"]) == 1
+    printed, written = capsys.readouterr().out, summary.read_text(encoding="utf-8")
+    assert written.startswith("earlier step\n## Data package validation: invalid")
+    assert printed.strip() == written.removeprefix("earlier step\n").strip()
+    line = line_of(pkg, "market_size", "ai-compute-cluster-market-2021")
+    rows = [r for r in written.splitlines() if r.startswith(f"| resources/market_size.csv | {line} |")]
+    assert any("tables: foreign-key" in r for r in rows)
+    assert all("no_such\\|market" in r and r.count(" | ") == 4 for r in rows)  # a pipe in the data cannot split a row
+    assert "| consistency | ok |" in written and "<details><summary>Reconciliation:" in written
 
 
 def test_usage_errors_exit_2(capsys):

@@ -1,6 +1,9 @@
 # `make all`: set up from scratch, validate every layer, build the release. `make test`: the tests.
 VENV ?= .venv
 BIN := $(VENV)/bin
+# Extra flags, e.g. in CI: make all VALIDATE_FLAGS="--github --junit reports/validate.xml"
+VALIDATE_FLAGS ?=
+PYTEST_FLAGS ?=
 
 .PHONY: all setup validate build test lint export clean
 
@@ -14,7 +17,7 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	touch $@
 
 validate: setup
-	$(BIN)/cbj-figures validate --all
+	$(BIN)/cbj-figures validate --all $(VALIDATE_FLAGS)
 	$(BIN)/cbj-figures check-version
 
 build: setup
@@ -22,7 +25,7 @@ build: setup
 
 test: setup
 	$(BIN)/ruff check .
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_FLAGS)
 
 export: setup
 	$(BIN)/cbj-figures schemas

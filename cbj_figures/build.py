@@ -1,8 +1,13 @@
 """Release builds: dist/<name>-<version>/ (CSV, Parquet, DuckDB, SHA256SUMS) and its zip.
 
 Two builds of one commit are byte-identical, so a release can be rebuilt and checked by hash.
-DuckDB needs care for that (found in duckdb 2.0.1, see `write_duckdb`): string compression writes
-uninitialised buffer slack into the file (duckdb/duckdb#23382), and storage versions from
+Everything is written into a hidden staging folder inside `--out` and renamed into place at the
+end: a failed build leaves nothing half-written, and the next build removes a staging folder an
+interrupted one left. Nothing is written outside `--out`; the package's files are read through
+safeio; the DuckDB schema is built from validated values with every name quoted.
+
+DuckDB needs care for byte identity (found in duckdb 2.0.1, see `write_duckdb`): string
+compression writes uninitialised buffer slack (duckdb/duckdb#23382), and storage versions from
 v1.4.0 on write a random database identifier into the main header (duckdb/duckdb#18823).
 """
 
@@ -10,77 +15,55 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from cbj_figures.descriptor import PackageSpec, TableSpec, as_list, file_digest, load_package
-from cbj_figures.loader import SUMS, package_files, resource_paths, typed_frame
-from cbj_figures.tables import LoadedTable, read_tables
+from cbj_figures import safeio
+from cbj_figures.conventions import is_figure_field
+from cbj_figures.descriptor import check_descriptor, file_digest
+from cbj_figures.frames import arrow_table, typed_frame
+from cbj_figures.package import Package, Resource, open_package, package_files
+from cbj_figures.tables import Table, cast_constraint, read_tables
+from cbj_figures.types import BOUNDS
+from cbj_figures.views import View, ViewError, declared, ident, literal
 
+SUMS = "SHA256SUMS"
 EXTRAS = ("README.md", "LICENSE", "CHANGELOG.md", "CITATION.cff", "docs/data-dictionary.md")  # copied when present
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can hold: no build clock leaks in
 DUCKDB_STORAGE = "v1.3.0"  # newest storage version without the random header id; readable by DuckDB >= 1.3
 DUCKDB_BLOCK = 16384  # the smallest block size: the tables are small and every column segment takes a block
-_ARROW = {"integer": pa.int64(), "year": pa.int64(), "number": pa.float64(), "boolean": pa.bool_(), "date": pa.date32(),
-          "datetime": pa.timestamp("us"), "time": pa.time64("us")}
-_SQL = {"integer": "BIGINT", "year": "BIGINT", "number": "DOUBLE", "boolean": "BOOLEAN", "date": "DATE",
-        "datetime": "TIMESTAMP", "time": "TIME"}
+SAFE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
+SAFE_VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$")
 
 
 class BuildError(ValueError):
-    """The package cannot be released as it is (invalid data, a file missing, ...)."""
-
-
-@dataclass(frozen=True)
-class Pivot:
-    """A wide view over a tidy table: one row per `rows` group, one column per value of `column`."""
-
-    name: str
-    table: str
-    rows: tuple[str, ...]
-    column: str
-    value: str = "value"
-    where: str = "TRUE"
-    description: str = ""
-
-
-YEAR = "regexp_full_match(period, '[0-9]{4}') AND base_period IS NULL"
-VIEWS = (
-    Pivot("revenue_by_segment_year", "company_financials", ("entity_id", "segment"), "period",
-          where=f"metric = 'revenue' AND {YEAR}", description="Revenue (CNY million) by segment and year"),
-    Pivot("company_financials_by_year", "company_financials", ("entity_id", "metric", "segment"), "period",
-          where=YEAR, description="Yearly financial levels (CNY million), one column per year"),
-    Pivot("company_ratios_by_year", "company_ratios", ("entity_id", "metric", "segment"), "period",
-          where=YEAR, description="Yearly company ratios (percent), one column per year"),
-    Pivot("market_size_by_year", "market_size", ("entity_id",), "period",
-          where=YEAR, description="Market size (CNY million) by market and year"),
-)
+    """The package cannot be released as it is (invalid data, an unsafe name, a file missing, ...)."""
 
 
 def build(root: str | Path = ".", out: str | Path = "dist") -> Path:
-    """Build the release of the package at `root` into `out`; returns out/<name>-<version>.
-
-    Everything is written into a temporary folder beside the target and renamed into place
-    at the end, so a failed build leaves no half-written release (and keeps an older one).
-    """
-    pkg = load_package(Path(root))
-    tables, findings = read_tables(pkg)
-    if findings:
-        shown = "; ".join(f"{f.location()}: {f.message}" for f in findings[:5])
-        raise BuildError(f"the package has {len(findings)} table finding(s), fix them first: {shown}")
-    if not pkg.descriptor.get("name") or not pkg.descriptor.get("version"):
-        raise BuildError("datapackage.json needs a name and a version to be released")
-    release = f"{pkg.descriptor['name']}-{pkg.descriptor['version']}"
+    """Build the release of the package at `root` into `out`; returns out/<name>-<version>."""
+    if str(out).strip() == "":
+        raise BuildError("--out must name a folder")
+    pkg = open_package(root)
     out = Path(out)
+    if out.resolve() == pkg.root.resolve():
+        raise BuildError("--out must not be the package folder itself")
+    errors = [f for f in check_descriptor(pkg) if f.severity == "error"]
+    tables, found = read_tables(pkg)
+    errors += [f for f in found if f.severity == "error"]
+    if errors:
+        shown = "; ".join(f"{f.location()}: {f.message}" for f in errors[:5])
+        raise BuildError(f"the package has {len(errors)} error(s); validate and fix them first: {shown}")
+    release = release_name(pkg)
     out.mkdir(parents=True, exist_ok=True)
+    _remove_stale_stages(out, release)
     stage = Path(tempfile.mkdtemp(prefix=f".{release}.", dir=out))
     try:
         folder = stage / release
@@ -92,87 +75,130 @@ def build(root: str | Path = ".", out: str | Path = "dist") -> Path:
     return out / release
 
 
+def release_name(pkg: Package) -> str:
+    """<name>-<version>, both safe to use as a file name (nothing can point the build elsewhere)."""
+    name, version = pkg.name, pkg.version
+    if not name or not version:
+        raise BuildError(f"{pkg.file} needs a name and a version to be released")
+    if not SAFE_NAME.match(name) or not SAFE_VERSION.match(version):
+        raise BuildError(f"name {name!r} and version {version!r} must be plain file names ([a-z0-9._-])")
+    return f"{name}-{version}"
+
+
+def _remove_stale_stages(out: Path, release: str) -> None:
+    """A staging folder of this release left by an interrupted build (the name mkdtemp gave it)."""
+    for path in out.glob(f".{glob_escape(release)}.*"):
+        stale = re.fullmatch(rf"\.{re.escape(release)}\.[A-Za-z0-9_]+", path.name)
+        if stale and path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def glob_escape(text: str) -> str:
+    return re.sub(r"([*?\[])", r"[\1]", text)
+
+
 def pinned(descriptor: dict, folder: Path) -> dict:
-    """A copy of `descriptor` whose resources carry the sha256 and byte count of their files in `folder`."""
+    """A copy of `descriptor` whose local resources carry the sha256 and byte count of their files in `folder`."""
     descriptor = json.loads(json.dumps(descriptor))
     for resource in descriptor["resources"]:
-        for rel in resource_paths(resource):
-            sha, size = file_digest(folder / rel)
-            resource["hash"], resource["bytes"] = f"sha256:{sha}", size
+        paths = resource.get("path")
+        paths = paths if isinstance(paths, list) else [paths] if isinstance(paths, str) else []
+        local = [safeio.relpath(p) for p in paths if isinstance(p, str) and "://" not in p]
+        if not local:
+            continue
+        digest, size = _digest(folder, local)
+        resource["hash"], resource["bytes"] = f"sha256:{digest}", size
     return descriptor
+
+
+def _digest(folder: Path, paths: list[str]) -> tuple[str, int]:
+    import hashlib
+
+    digest, size = hashlib.sha256(), 0
+    for rel in paths:
+        with safeio.open_inside(folder, rel) as fh:
+            for chunk in iter(lambda fh=fh: fh.read(1 << 20), b""):
+                digest.update(chunk)
+                size += len(chunk)
+    return digest.hexdigest(), size
 
 
 def rehash(root: str | Path = ".") -> list[str]:
     """Pin every resource in `root` to its current file (after a deliberate edit); names the changed ones.
 
-    The only command that writes datapackage.json: validation never does.
+    The only command that writes the descriptor (a JSON one): validation never does.
     """
-    root = Path(root)
-    pkg = load_package(root)
-    fresh = pinned(pkg.descriptor, root)
+    pkg = open_package(root)
+    if not pkg.file.endswith(".json"):
+        raise BuildError(f"rehash rewrites JSON descriptors only, not {pkg.file}")
+    fresh = pinned(pkg.descriptor, pkg.root)
     pairs = zip(pkg.descriptor["resources"], fresh["resources"], strict=True)
-    changed = [new["name"] for old, new in pairs if old != new]
+    changed = [new.get("name", "?") for old, new in pairs if old != new]
     if changed:
         text = json.dumps(fresh, ensure_ascii=False, indent=2) + "\n"
-        tmp = root / "datapackage.json.tmp"
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(root / "datapackage.json")
+        safeio.atomic_write(pkg.root / pkg.file, text, within=pkg.root)
     return changed
 
 
-def write_release(pkg: PackageSpec, tables: dict[str, LoadedTable], folder: Path) -> None:
+def write_release(pkg: Package, tables: dict[str, Table], folder: Path) -> None:
     """The release folder: package files, fresh hashes, Parquet, DuckDB, SHA256SUMS."""
-    for rel in [*package_files(pkg), *(e for e in EXTRAS if (pkg.root / e).is_file())]:
-        if rel == "datapackage.json":
+    for rel in [*package_files(pkg), *EXTRAS]:
+        if rel == pkg.file:
             continue
+        try:
+            data = safeio.read_inside(pkg.root, rel, limit=safeio.MAX_DATA)
+        except FileNotFoundError:
+            if rel in EXTRAS:
+                continue
+            raise BuildError(f"{rel}: file not found") from None
+        except safeio.UnsafeInput as e:
+            raise BuildError(f"{rel}: {e.message}") from None
         (folder / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(pkg.root / rel, folder / rel)
+        (folder / rel).write_bytes(data)
     text = json.dumps(pinned(pkg.descriptor, folder), ensure_ascii=False, indent=2) + "\n"
     (folder / "datapackage.json").write_text(text, encoding="utf-8")
-    arrow = {name: arrow_table(pkg.tables[name], tables[name].frame) for name in pkg.tables}
+    arrow = {name: release_table(tables[name]) for name in tables}
     (folder / "parquet").mkdir()
     for name, table in arrow.items():
         pq.write_table(table, folder / "parquet" / f"{name}.parquet", compression="zstd", compression_level=9)
-    write_duckdb(pkg, arrow, folder / f"{pkg.descriptor['name']}.duckdb")
+    write_duckdb(pkg, tables, arrow, folder / f"{pkg.name}.duckdb")
     files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
     sums = "".join(f"{file_digest(folder / rel)[0]}  {rel}\n" for rel in files)
     (folder / SUMS).write_text(sums, encoding="utf-8")
 
 
-def arrow_table(spec: TableSpec, frame: pl.DataFrame) -> pa.Table:
-    """Columns in schema order, Arrow types from the schema; enums as dictionaries in enum order."""
-    frame = typed_frame(spec, frame)
-    arrays, fields = [], []
-    for field in spec.schema["fields"]:
-        name, kind = field["name"], field.get("type", "string")
-        values = frame.get_column(name).cast(pl.Utf8 if kind == "string" else frame.schema[name]).to_list()
-        enum = (field.get("constraints") or {}).get("enum")
-        if enum and kind == "string":
-            categories = [str(v) for v in enum]
-            indices = pa.array([None if v is None else categories.index(v) for v in values], pa.int32())
-            array: pa.Array = pa.DictionaryArray.from_arrays(indices, pa.array(categories, pa.string()))
-        else:
-            array = pa.array(values, _ARROW.get(kind, pa.string()))
-        meta = {k: str(field[k]) for k in ("description", "description_zh", "unit") if k in field}
-        arrays.append(array)
-        fields.append(pa.field(name, array.type, nullable=not _required(field), metadata=meta or None))
-    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+# ---------------------------------------------------------------- figures as intervals
 
 
-def _required(field: dict) -> bool:
-    return bool((field.get("constraints") or {}).get("required"))
+def figure_intervals(t: Table) -> dict[str, pa.Array]:
+    """`<field>_low`, `<field>_high` of every figure field: the interval its printed text stands for,
+    computed by the interval code the consistency checks use (unbounded ends are null)."""
+    from cbj_figures.printed import UNITS, parse_column
+
+    out: dict[str, pa.Array] = {}
+    for f in t.schema.fields:
+        if not is_figure_field(f) or f.get("unit") not in UNITS or f.get("printed") not in t.frame.columns:
+            continue
+        qualifier = t.frame.get_column(f.get("qualifier")) if f.get("qualifier") in t.frame.columns else None
+        scaled = parse_column(t.frame.get_column(f.get("printed")), qualifier, f.get("unit"))
+        ok = scaled.frame["present"] & scaled.frame["error"].is_null()
+        lows, highs = [], []
+        for good, lo, hi in zip(ok.to_list(), scaled.frame["lo"].to_list(), scaled.frame["hi"].to_list(), strict=True):
+            lows.append(float(scaled.decimal(lo, low=True)) if good and lo is not None else None)
+            highs.append(float(scaled.decimal(hi, low=False)) if good and hi is not None else None)
+        out[f"{f.name}_low"], out[f"{f.name}_high"] = pa.array(lows, pa.float64()), pa.array(highs, pa.float64())
+    return out
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+def release_table(t: Table) -> pa.Table:
+    return arrow_table(t.schema, typed_frame(t.schema, t.frame), figure_intervals(t))
 
 
-def _lit(value: Any) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
+# ---------------------------------------------------------------- DuckDB
 
 
-def write_duckdb(pkg: PackageSpec, arrow: dict[str, pa.Table], path: Path) -> None:
-    """One database: typed tables with keys and checks, comments, and the pivot views.
+def write_duckdb(pkg: Package, tables: dict[str, Table], arrow: dict[str, pa.Table], path: Path) -> None:
+    """One database: typed tables with keys and checks, comments, the declared views and `figures`.
 
     Byte-reproducible because: one thread, `force_compression='uncompressed'` (no FSST/dictionary
     slack), storage version v1.3.0 (no random header id), and a CHECKPOINT before closing.
@@ -182,121 +208,142 @@ def write_duckdb(pkg: PackageSpec, arrow: dict[str, pa.Table], path: Path) -> No
     con = duckdb.connect(config={"threads": 1})
     try:
         con.execute("SET force_compression = 'uncompressed'")
-        options = f"STORAGE_VERSION '{DUCKDB_STORAGE}', BLOCK_SIZE {DUCKDB_BLOCK}"
-        con.execute(f"ATTACH {_lit(path)} AS {_q(path.stem)} ({options})")
-        con.execute(f"USE {_q(path.stem)}")
-        order, enforced = _creation_order(pkg)
+        options = f"STORAGE_VERSION {literal(DUCKDB_STORAGE)}, BLOCK_SIZE {DUCKDB_BLOCK}"
+        con.execute(f"ATTACH {literal(path)} AS {ident(path.stem)} ({options})")
+        con.execute(f"USE {ident(path.stem)}")
+        order, enforced = _creation_order(pkg, tables)
         for name in order:
-            spec = pkg.tables[name]
-            con.execute(_create_table(spec, enforced[name]))
-            dropped = [fk for fk in spec.schema.get("foreignKeys", []) if fk not in enforced[name]]
-            _comment(con, spec, dropped)
-            _insert(con, spec, arrow[name], enforced[name])
-        for view in VIEWS:
-            _create_view(con, pkg, view)
+            res = pkg.tables[name]
+            con.execute(_create_table(res, arrow[name], enforced[name]))
+            dropped = [fk for fk in res.schema.foreign_keys if fk not in enforced[name]]
+            _comment(con, res, dropped)
+            _insert(con, res, arrow[name], enforced[name])
+        try:
+            views = declared(pkg.root)
+        except ViewError as e:
+            raise BuildError(str(e)) from None
+        for view in views:
+            _create_view(con, tables, view)
+        _figures_view(con, tables, arrow)
         con.execute("CHECKPOINT")
     finally:
         con.close()
 
 
-def _creation_order(pkg: PackageSpec) -> tuple[list[str], dict[str, list[dict]]]:
+def _creation_order(pkg: Package, tables: dict[str, Table]) -> tuple[list[str], dict[str, list]]:
     """Referenced tables first; a foreign key that closes a cycle cannot be declared in DuckDB and is left out."""
     done: list[str] = []
-    enforced: dict[str, list[dict]] = {}
-    pending = list(pkg.tables)
+    enforced: dict[str, list] = {}
+    pending = [n for n in pkg.tables if n in tables]
     while pending:
         ready = [n for n in pending if all(r in done or r == n for r in _references(pkg.tables[n]))]
         name = (ready or pending)[0]  # stuck on a cycle: take the first in descriptor order
-        keys = [fk for fk in pkg.tables[name].schema.get("foreignKeys", []) if _declarable(pkg, name, fk, done)]
-        enforced[name] = keys
+        schema = pkg.tables[name].schema
+        enforced[name] = [fk for fk in schema.foreign_keys if _declarable(pkg, name, fk, done)]
         done.append(name)
         pending.remove(name)
     return done, enforced
 
 
-def _references(spec: TableSpec) -> set[str]:
-    return {fk.get("reference", {}).get("resource") or spec.name for fk in spec.schema.get("foreignKeys", [])}
+def _references(res: Resource) -> set[str]:
+    return {fk.resource or res.name for fk in res.schema.foreign_keys}
 
 
-def _declarable(pkg: PackageSpec, name: str, fk: dict, done: list[str]) -> bool:
+def _declarable(pkg: Package, name: str, fk: Any, done: list[str]) -> bool:
     """DuckDB needs the referenced table to exist and its fields to be its primary key or unique."""
-    target = fk.get("reference", {}).get("resource") or name
-    if target != name and target not in done:
+    target = fk.resource or name
+    if target not in pkg.tables or (target != name and target not in done):
         return False
     schema = pkg.tables[target].schema
-    fields = as_list(fk["reference"].get("fields"))
-    unique = [f["name"] for f in schema["fields"] if (f.get("constraints") or {}).get("unique")]
-    return fields == as_list(schema.get("primaryKey")) or (len(fields) == 1 and fields[0] in unique)
+    unique = [f.name for f in schema.fields if f.unique]
+    return list(fk.ref_fields) == list(schema.primary_key) or (len(fk.ref_fields) == 1 and fk.ref_fields[0] in unique)
 
 
-def _create_table(spec: TableSpec, keys: list[dict]) -> str:
-    pk = as_list(spec.schema.get("primaryKey"))
+def _number(value: Any) -> str | None:
+    """A bound as SQL: only an int or a finite float's repr, so nothing but a number reaches the DDL."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return None
+    return repr(value)
+
+
+def _create_table(res: Resource, table: pa.Table, keys: list) -> str:
+    schema = res.schema
+    pk = list(schema.primary_key)
     lines = []
-    for field in spec.schema["fields"]:
-        c = field.get("constraints") or {}
-        col = f"{_q(field['name'])} {_SQL.get(field.get('type', 'string'), 'VARCHAR')}"
-        if c.get("required") and field["name"] not in pk:
-            col += " NOT NULL"
-        if c.get("unique") and pk != [field["name"]]:
-            col += " UNIQUE"
-        checks = [f"{_q(field['name'])} IN ({', '.join(_lit(v) for v in c['enum'])})"] if "enum" in c else []
-        for rule, op in (("minimum", ">="), ("maximum", "<="), ("exclusiveMinimum", ">"), ("exclusiveMaximum", "<")):
-            if rule in c and field.get("type") in ("integer", "number", "year"):
-                checks.append(f"{_q(field['name'])} {op} {c[rule]}")
+    for column in table.schema:
+        f = schema.field(column.name)
+        kind = f.kind.sql if f else "DOUBLE"
+        col = f"{ident(column.name)} {kind}"
+        checks = []
+        if f is not None:
+            c = f.constraints
+            if f.required and f.name not in pk:
+                col += " NOT NULL"
+            if f.unique and pk != [f.name]:
+                col += " UNIQUE"
+            if "enum" in c:
+                checks.append(f"{ident(f.name)} IN ({', '.join(literal(v) for v in c['enum'])})")
+            for rule, op in zip(BOUNDS, (">=", "<=", ">", "<"), strict=True):
+                if rule in c and f.type in ("integer", "number", "year"):
+                    ok, bound = cast_constraint(f, c[rule])
+                    if ok and (text := _number(bound)) is not None:
+                        checks.append(f"{ident(f.name)} {op} {text}")
         lines.append(col + "".join(f" CHECK ({check})" for check in checks))
     if pk:
-        lines.append(f"PRIMARY KEY ({', '.join(map(_q, pk))})")
+        lines.append(f"PRIMARY KEY ({', '.join(map(ident, pk))})")
     for fk in keys:
-        ref = fk["reference"]
         lines.append(
-            f"FOREIGN KEY ({', '.join(map(_q, as_list(fk['fields'])))}) REFERENCES "
-            f"{_q(ref.get('resource') or spec.name)} ({', '.join(map(_q, as_list(ref['fields'])))})"
+            f"FOREIGN KEY ({', '.join(map(ident, fk.fields))}) REFERENCES "
+            f"{ident(fk.resource or res.name)} ({', '.join(map(ident, fk.ref_fields))})"
         )
-    return f"CREATE TABLE {_q(spec.name)} (\n  " + ",\n  ".join(lines) + "\n)"
+    return f"CREATE TABLE {ident(res.name)} (\n  " + ",\n  ".join(lines) + "\n)"
 
 
-def _comment(con: Any, spec: TableSpec, dropped: list[dict]) -> None:
+def _comment(con: Any, res: Resource, dropped: list) -> None:
     """Descriptions as comments; a foreign key DuckDB cannot declare is named there instead."""
-    text = " / ".join(str(spec.resource[k]) for k in ("title", "description") if spec.resource.get(k))
+    text = " / ".join(str(res.descriptor[k]) for k in ("title", "description") if res.descriptor.get(k))
     for fk in dropped:
-        ref = fk["reference"]
-        text += (f" [foreign key ({', '.join(as_list(fk['fields']))}) -> {ref.get('resource') or spec.name}"
-                 f"({', '.join(as_list(ref['fields']))}) holds but is not declared: it closes a cycle]")
+        text += (f" [foreign key ({', '.join(fk.fields)}) -> {fk.resource or res.name}"
+                 f"({', '.join(fk.ref_fields)}) holds but is not declared: it closes a cycle]")
     if text:
-        con.execute(f"COMMENT ON TABLE {_q(spec.name)} IS {_lit(text)}")
-    for field in spec.schema["fields"]:
-        parts = [field.get("description"), field.get("description_zh"), field.get("unit") and f"unit: {field['unit']}"]
+        con.execute(f"COMMENT ON TABLE {ident(res.name)} IS {literal(text)}")
+    for f in res.schema.fields:
+        parts = [f.get("description"), f.get("description_zh"), f.get("unit") and f"unit: {f.get('unit')}"]
         if any(parts):
-            column = f"{_q(spec.name)}.{_q(field['name'])}"
-            con.execute(f"COMMENT ON COLUMN {column} IS {_lit(' / '.join(p for p in parts if p))}")
+            column = f"{ident(res.name)}.{ident(f.name)}"
+            con.execute(f"COMMENT ON COLUMN {column} IS {literal(' / '.join(str(p) for p in parts if p))}")
 
 
-def _insert(con: Any, spec: TableSpec, table: pa.Table, keys: list[dict]) -> None:
+def _insert(con: Any, res: Resource, table: pa.Table, keys: list) -> None:
     """Rows in CSV order; with a self-referencing key, in waves so each row's parent is already there."""
-    columns = ", ".join(_q(n) for n in table.column_names)
+    columns = ", ".join(ident(n) for n in table.column_names)
     con.register("_rows", table.append_column("_row", pa.array(range(table.num_rows), pa.int64())))
     try:
-        self_keys = [fk for fk in keys if (fk["reference"].get("resource") or spec.name) == spec.name]
+        self_keys = [fk for fk in keys if (fk.resource or res.name) == res.name]
         for wave in _waves(table, self_keys):
-            rows = ", ".join(str(i) for i in wave)
-            con.execute(f"INSERT INTO {_q(spec.name)} SELECT {columns} FROM _rows WHERE _row IN ({rows}) ORDER BY _row")
+            rows = ", ".join(str(int(i)) for i in wave)
+            con.execute(
+                f"INSERT INTO {ident(res.name)} SELECT {columns} FROM _rows WHERE _row IN ({rows}) ORDER BY _row"
+            )
     finally:
         con.unregister("_rows")
 
 
-def _waves(table: pa.Table, self_keys: list[dict]) -> list[list[int]]:
+def _waves(table: pa.Table, self_keys: list) -> list[list[int]]:
     """Row indices grouped so every self-reference points into an earlier group (DuckDB checks per statement)."""
     rows = table.to_pylist()
     if not self_keys:
         return [list(range(len(rows)))] if rows else []
     waves, placed, left = [], set(), list(range(len(rows)))
     while left:
-        present = {(_key(rows[i], fk["reference"]["fields"]), id(fk)) for i in placed for fk in self_keys}
+        present = {(tuple(rows[i][f] for f in fk.ref_fields), id(fk)) for i in placed for fk in self_keys}
         wave = [
             i for i in left
             if all(
-                all(rows[i][f] is None for f in as_list(fk["fields"]))
-                or (_key(rows[i], fk["fields"]), id(fk)) in present
+                all(rows[i][f] is None for f in fk.fields)
+                or (tuple(rows[i][f] for f in fk.fields), id(fk)) in present
                 for fk in self_keys
             )
         ]
@@ -308,35 +355,71 @@ def _waves(table: pa.Table, self_keys: list[dict]) -> list[list[int]]:
     return waves
 
 
-def _key(row: dict, fields: object) -> tuple:
-    return tuple(row[f] for f in as_list(fields))
-
-
-def _create_view(con: Any, pkg: PackageSpec, view: Pivot) -> None:
-    """Skipped when its table is absent (another package); a table that lost a field the view needs fails."""
+def _create_view(con: Any, tables: dict[str, Table], view: View) -> None:
+    """Skipped when its table is absent; a table that lost a field the view needs fails the build."""
     import duckdb
 
-    spec = pkg.tables.get(view.table)
-    if spec is None:
+    t = tables.get(view.table)
+    if t is None:
         return
-    missing = {*view.rows, view.column, view.value} - set(spec.field_names)
+    missing = view.fields() - set(t.frame.columns)
     if missing:
-        raise BuildError(f"view {view.name}: table {view.table} has no field {sorted(missing)}; update build.VIEWS")
-    table, column = _q(view.table), _q(view.column)
-    rows = ", ".join(map(_q, view.rows))
+        raise BuildError(f"view {view.name}: table {view.table} has no field {sorted(missing)}; update the views "
+                         "in schemas/fields.yaml")
+    table, column, where = ident(view.table), ident(view.columns), view.condition()
+    rows = ", ".join(map(ident, view.rows))
     try:
-        query = f"SELECT DISTINCT {column} FROM {table} WHERE {view.where} ORDER BY 1"
+        query = f"SELECT DISTINCT CAST({column} AS VARCHAR) FROM {table} WHERE {where} ORDER BY 1"
         headers = [r[0] for r in con.execute(query).fetchall()]
-        value = _q(view.value)
-        pivots = "".join(f",\n  max({value}) FILTER (WHERE {column} = {_lit(h)}) AS {_q(str(h))}" for h in headers)
+        value = ident(view.value)
+        pivots = "".join(
+            f",\n  max({value}) FILTER (WHERE CAST({column} AS VARCHAR) = {literal(h)}) AS {ident(str(h))}"
+            for h in headers
+        )
         con.execute(
-            f"CREATE VIEW {_q(view.name)} AS\nSELECT {rows}{pivots}\nFROM {table}\nWHERE {view.where}\n"
+            f"CREATE VIEW {ident(view.name)} AS\nSELECT {rows}{pivots}\nFROM {table}\nWHERE {where}\n"
             f"GROUP BY {rows}\nORDER BY min(rowid)"
         )
     except duckdb.Error as err:
         raise BuildError(f"view {view.name}: {err}") from err
     if view.description:
-        con.execute(f"COMMENT ON VIEW {_q(view.name)} IS {_lit(view.description)}")
+        con.execute(f"COMMENT ON VIEW {ident(view.name)} IS {literal(view.description)}")
+
+
+FIGURE_COLUMNS = ("entity_id", "metric", "segment", "market_id", "base_period", "period", "is_forecast",
+                  "inferred", "attributed_to", "source_id", "quote")
+
+
+def _figures_view(con: Any, tables: dict[str, Table], arrow: dict[str, pa.Table]) -> None:
+    """`figures`: every figure of every table in one long view, with the interval its printing allows."""
+    parts = []
+    for name, t in tables.items():
+        pk = list(t.schema.primary_key)
+        for f in t.schema.fields:
+            low = f"{f.name}_low"
+            if low not in arrow[name].column_names or len(pk) != 1:
+                continue
+            cols = set(arrow[name].column_names)
+            extra = ", ".join(
+                f"CAST({ident(c)} AS VARCHAR) AS {ident(c)}" if c in cols else f"CAST(NULL AS VARCHAR) AS {ident(c)}"
+                for c in FIGURE_COLUMNS
+            )
+            qualifier = f.get("qualifier")
+            qualifier = f"CAST({ident(qualifier)} AS VARCHAR)" if qualifier in cols else "'exact'"
+            parts.append(
+                f'SELECT {literal(name)} AS "table", CAST({ident(pk[0])} AS VARCHAR) AS id, {literal(f.name)} AS field,'
+                f" CAST({ident(f.name)} AS DOUBLE) AS value, CAST({ident(f.get('printed'))} AS VARCHAR) AS printed,"
+                f" {qualifier} AS qualifier, {ident(low)} AS low, {ident(f.name + '_high')} AS high,"
+                f" {literal(f.get('unit'))} AS unit, {extra} FROM {ident(name)} WHERE {ident(f.name)} IS NOT NULL"
+            )
+    if parts:
+        con.execute('CREATE VIEW "figures" AS\n' + "\nUNION ALL\n".join(parts))
+        con.execute("COMMENT ON VIEW \"figures\" IS " + literal(
+            "Every figure of every table: its value, printed text, qualifier and the interval [low, high] its "
+            "printed precision and qualifier allow (null where unbounded)"))
+
+
+# ---------------------------------------------------------------- the zip, and publishing
 
 
 def write_zip(folder: Path, target: Path) -> None:
@@ -357,17 +440,18 @@ def _publish(stage: Path, out: Path, release: str) -> None:
     old = stage / "previous"
     old.mkdir()
     for path in (folder, zipped):
-        if path.exists():
+        if path.exists() or path.is_symlink():
             os.replace(path, old / path.name)
     try:
         os.replace(stage / f"{release}.zip", zipped)
         os.replace(stage / release, folder)
     except OSError:
         for path in (folder, zipped):  # put back what was there before
-            if path.is_dir():
+            if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path)
             else:
                 path.unlink(missing_ok=True)
             if (old / path.name).exists():
                 os.replace(old / path.name, path)
         raise
+

@@ -40,18 +40,20 @@ from typing import Any
 
 import yaml
 
+from . import safeio
+from .findings import Finding, Reconciliation
 from .group_sum import compile_group_sum, eval_group_sum
 from .intervals import Interval, le, lt, meets
 from .printed import QUALIFIERS, UNITS, parse
-from .report import Finding, Reconciliation
 from .rulefile import (
-    CAP,
     COMMON_KEYS,
     EXPR_OPS,
     FILE_RULE,
     KINDS,
     LAYER,
+    MAX_EXPRESSION_DEPTH,
     MAX_WEIGHTS,
+    MAX_YEARS,
     OP_WORDS,
     OPS,
     RULES_DIR,
@@ -73,7 +75,7 @@ from .rulefile import (
     yaml_tree,
 )
 
-__all__ = ["CAP", "KINDS", "Literal", "Rule", "Tables", "literals", "load_rules", "run_checks"]
+__all__ = ["KINDS", "Literal", "Rule", "Tables", "literals", "load_rules", "run_checks"]
 
 
 def literals(rules: list[Rule]) -> list[Literal]:
@@ -117,10 +119,10 @@ def load_rules(root: Path, tables: Tables, unreadable: Iterable[str] = ()) -> tu
         idx.file = rel
 
         def bad(message: str, line: int | None, rule: str = FILE_RULE, rel: str = rel) -> None:
-            findings.append(Finding(LAYER, rule, message, file=rel, line=line))
+            findings.append(Finding("rule-error", message, file=rel, line=line, layer=LAYER, rule=rule))
 
         try:
-            doc = yaml_tree(path.read_text(encoding="utf-8"))
+            doc = yaml_tree(safeio.read_inside(root, rel, what="rule file").decode("utf-8"))
         except yaml.MarkedYAMLError as e:
             mark = e.problem_mark or e.context_mark
             bad(f"broken YAML: {e.problem or e.context}", mark.line + 1 if mark else None)
@@ -133,6 +135,9 @@ def load_rules(root: Path, tables: Tables, unreadable: Iterable[str] = ()) -> tu
             continue
         except UnicodeDecodeError as e:
             bad(f"not UTF-8: {e.reason}", None)
+            continue
+        except safeio.UnsafeInput as e:
+            bad(e.message, None)
             continue
         if doc is None:
             continue
@@ -185,9 +190,11 @@ def load_rules(root: Path, tables: Tables, unreadable: Iterable[str] = ()) -> tu
     by_id = {r.id: r for r in rules}
     for rid, reason, rel, line in waivers:
         if rid not in by_id:
-            findings.append(Finding(LAYER, FILE_RULE, f"waiver names unknown rule {rid!r}", file=rel, line=line))
+            findings.append(Finding("waiver-error", f"waiver names unknown rule {rid!r}", file=rel, line=line,
+                                    layer=LAYER, rule=FILE_RULE))
         elif by_id[rid].waiver is not None:
-            findings.append(Finding(LAYER, rid, f"rule {rid!r} is waived twice", file=rel, line=line))
+            findings.append(Finding("waiver-error", f"rule {rid!r} is waived twice", file=rel, line=line, layer=LAYER,
+                                    rule=rid))
         else:
             by_id[rid].waiver = reason
     return rules, findings
@@ -312,8 +319,10 @@ def _compile_rule(item: Any, idx: FigureIndex, rel: str, line: int | None) -> Ru
     return Rule(rid, kind, description, rel, line or 1, checks)
 
 
-def _expr(value: Any, idx: FigureIndex, line: int | None, rid: str) -> Expr:
+def _expr(value: Any, idx: FigureIndex, line: int | None, rid: str, depth: int = 0) -> Expr:
     """An operand written in YAML -> Expr (references checked against the tables now)."""
+    if depth > MAX_EXPRESSION_DEPTH:
+        raise RuleError(f"rule {rid!r}: expressions nest more than {MAX_EXPRESSION_DEPTH} deep", line)
     if isinstance(value, bool):
         raise RuleError(f"rule {rid!r}: {value!r} is not an operand", line)
     if isinstance(value, (int, Decimal)):
@@ -368,7 +377,7 @@ def _expr(value: Any, idx: FigureIndex, line: int | None, rid: str) -> Expr:
         if not isinstance(args, list) or len(args) < lo or (hi is not None and len(args) > hi):
             n = f"{lo}" if lo == hi else f"at least {lo}"
             raise RuleError(f"rule {rid!r}: {name} takes a list of {n} operand(s)", inner)
-        return Op(name, tuple(_expr(a, idx, line_of(args, i, inner), rid) for i, a in enumerate(args)))
+        return Op(name, tuple(_expr(a, idx, line_of(args, i, inner), rid, depth + 1) for i, a in enumerate(args)))
     raise RuleError(f"rule {rid!r}: cannot read operand {value!r}", line)
 
 
@@ -408,8 +417,9 @@ def _years(item: dict, idx: FigureIndex, rid: str, start: Expr, end: Expr, cagr:
     """Years of a CAGR: given, or from the periods of the figures (which must then agree)."""
     if "years" in item:
         years = item["years"]
-        if isinstance(years, bool) or not isinstance(years, int) or years <= 0:
-            raise RuleError(f"rule {rid!r}: 'years' must be a positive integer", line_of(item, "years", line))
+        if isinstance(years, bool) or not isinstance(years, int) or not 0 < years <= MAX_YEARS:
+            message = f"rule {rid!r}: 'years' must be a positive integer of at most {MAX_YEARS}"
+            raise RuleError(message, line_of(item, "years", line))
         return years
     spans = []
     if isinstance(start, Ref) and isinstance(end, Ref):
@@ -427,8 +437,8 @@ def _years(item: dict, idx: FigureIndex, rid: str, start: Expr, end: Expr, cagr:
         detail = "; ".join(f"{a}..{b} from {why}" for a, b, why in spans)
         raise RuleError(f"rule {rid!r}: the figures disagree on the CAGR period ({detail})", line)
     a, b, why = spans[0]
-    if b <= a:
-        raise RuleError(f"rule {rid!r}: CAGR period {a}..{b} ({why}) is empty", line)
+    if b <= a or b - a > MAX_YEARS:
+        raise RuleError(f"rule {rid!r}: CAGR period {a}..{b} ({why}) is empty or longer than {MAX_YEARS} years", line)
     return b - a
 
 
@@ -564,12 +574,15 @@ def _describe(e: Expr, idx: FigureIndex) -> str:
     return str(e) if isinstance(e, (Const, Literal)) else "the computed value"
 
 
-def _location(at: Ref | Count | None, idx: FigureIndex, rule: Rule) -> tuple[str | None, int | None, str | None]:
+def _location(
+    at: Ref | Count | None, idx: FigureIndex, rule: Rule
+) -> tuple[str | None, int | None, int | None, str | None]:
+    """(file, line, row, field) where a failing comparison is reported."""
     if isinstance(at, Ref) and at.table in idx.rows and at.figure_id in idx.rows[at.table]:
-        return idx.tables[at.table].spec.path, idx.line(at), at.field
+        return idx.tables[at.table].path, idx.line(at), idx.row_number(at), at.field
     if isinstance(at, Count) and at.table in idx.tables:
-        return idx.tables[at.table].spec.path, None, at.distinct
-    return rule.file, rule.line, None
+        return idx.tables[at.table].path, None, None, at.distinct
+    return rule.file, rule.line, None, None
 
 
 def run_checks(rules: list[Rule], tables: Tables) -> tuple[list[Finding], list[Reconciliation]]:
@@ -585,13 +598,14 @@ def run_checks(rules: list[Rule], tables: Tables) -> tuple[list[Finding], list[R
             computed_s.append(computed)
             printed_s.append(printed)
         for check in rule.checks:
-            file, line, fld = _location(check.at, idx, rule)
+            file, line, row, fld = _location(check.at, idx, rule)
             try:
                 c, t = _eval(check.computed, idx), _eval(check.target, idx)
             except (ValueError, ZeroDivisionError, KeyError, ArithmeticError) as e:
                 computed_s.append("?")
                 printed_s.append("?")
-                failures.append(Finding(LAYER, rule.id, f"cannot evaluate: {e}", file=file, line=line, field=fld))
+                failures.append(Finding("rule-error", f"cannot evaluate: {e}", file=file, line=line, row=row,
+                                        field=fld, layer=LAYER, rule=rule.id))
                 continue
             computed_s.append(str(c))
             printed_s.append(str(t))
@@ -599,12 +613,14 @@ def run_checks(rules: list[Rule], tables: Tables) -> tuple[list[Finding], list[R
                 what = _describe(check.target, idx)
                 message = f"{rule.description or rule.kind}: computed {c} {OP_WORDS[check.op]} {what} {t}"
                 failures.append(
-                    Finding(LAYER, rule.id, message, file=file, line=line, field=fld, computed=str(c), printed=str(t))
+                    Finding("rule-failed", message, file=file, line=line, row=row, field=fld, layer=LAYER, rule=rule.id,
+                            computed=str(c), printed=str(t))
                 )
         holds = not failures
         if rule.waiver is not None and holds:
             findings.append(
-                Finding(LAYER, rule.id, "waived rule now holds: remove its waiver", file=rule.file, line=rule.line)
+                Finding("waiver-error", "waived rule now holds: remove its waiver", file=rule.file, line=rule.line,
+                        layer=LAYER, rule=rule.id)
             )
         elif rule.waiver is None:
             findings.extend(failures)

@@ -14,7 +14,8 @@ from typing import Any, Literal
 
 import yaml
 
-from cbj_figures.descriptor import PackageSpec, as_list, load_package
+from cbj_figures import safeio
+from cbj_figures.package import Package, open_package
 
 CFF_MESSAGE = "If you use this dataset, please cite it as below."
 _BIBTEX_SPECIAL = re.compile(r"([&%$#_{}])")
@@ -32,7 +33,7 @@ def cite(target: str | None = None, style: Literal["bibtex", "apa"] = "bibtex", 
     """Cite the package (None), a table ("market_size") or a figure ("company_financials/<figure_id>")."""
     if style not in ("bibtex", "apa"):
         raise ValueError(f"style must be 'bibtex' or 'apa', not {style!r}")
-    pkg = load_package(_root(root))
+    pkg = open_package(_root(root))
     if target is None:
         return _dataset(pkg, None, style)
     table, _, key = target.partition("/")
@@ -89,12 +90,12 @@ def _bibtex(kind: str, key: str, fields: dict[str, Any]) -> str:
     return f"@{kind}{{{key},\n{body}\n}}"
 
 
-def _dataset(pkg: PackageSpec, table: str | None, style: str, extra: str = "", key_suffix: str = "") -> str:
+def _dataset(pkg: Package, table: str | None, style: str, extra: str = "", key_suffix: str = "") -> str:
     d = pkg.descriptor
     version, title = d.get("version", ""), d.get("title", d.get("name", ""))
     part = ""
     if table:
-        res = pkg.tables[table].resource
+        res = pkg.tables[table].descriptor
         part = f"table {table}" + (f" ({res['title']})" if res.get("title") else "")
     url = d.get("homepage") or d.get("url")
     if style == "apa":
@@ -118,7 +119,7 @@ def _dataset(pkg: PackageSpec, table: str | None, style: str, extra: str = "", k
 # ---------------------------------------------------------------- one figure
 
 
-def _figure(pkg: PackageSpec, table: str, key: str, style: str) -> str:
+def _figure(pkg: Package, table: str, key: str, style: str) -> str:
     from cbj_figures.tables import read_tables
 
     loaded, _ = read_tables(pkg)  # once: the figure's table, sources and entities come from it
@@ -127,7 +128,7 @@ def _figure(pkg: PackageSpec, table: str, key: str, style: str) -> str:
         return loaded[name].frame.to_dicts() if name in loaded else []
 
     spec = pkg.tables[table]
-    pk = as_list(spec.schema.get("primaryKey"))
+    pk = list(spec.schema.primary_key) if spec.schema else []
     if len(pk) != 1:
         raise LookupError(f"table {table!r} has no single-field primary key to name a figure by")
     row = next((r for r in rows(table) if str(r[pk[0]]) == key), None)
@@ -137,7 +138,7 @@ def _figure(pkg: PackageSpec, table: str, key: str, style: str) -> str:
     names = {r["entity_id"]: r for r in rows("entities")} if "entities" in pkg.tables else {}
     primary = sources.get(row.get("source_id"))
     article = sources.get(primary.get("reported_in")) if primary and primary.get("reported_in") else None
-    printed = next((row[f["printed"]] for f in spec.schema["fields"] if f.get("printed") in row), None)
+    printed = next((row[f.get("printed")] for f in spec.schema.fields if f.get("printed") in row), None)
     quote = row.get("quote", "")
     what = f"{table}/{key}" + (f" = {printed}" if printed else "")
     chain = [s for s in (primary, article) if s]
@@ -197,7 +198,7 @@ def _apa_source(source: dict, names: dict) -> str:
 
 def citation_cff(root: str | Path = ".") -> dict:
     """CITATION.cff content from datapackage.json: title, version, date-released, authors, license."""
-    d = load_package(Path(root)).descriptor
+    d = open_package(Path(root)).descriptor
     authors = []
     for c in d.get("contributors", []):
         if c.get("familyName") or c.get("givenName"):
@@ -259,20 +260,27 @@ def write_citation_files(root: str | Path = ".") -> list[Path]:
     """Regenerate CITATION.cff (from the descriptor) and .zenodo.json (from CITATION.cff)."""
     root = Path(root)
     cff = citation_cff(root)
-    (root / "CITATION.cff").write_text(render_cff(cff), encoding="utf-8")
-    written = yaml.safe_load((root / "CITATION.cff").read_text(encoding="utf-8"))
-    (root / ".zenodo.json").write_text(render_zenodo(written), encoding="utf-8")
+    text = render_cff(cff)
+    safeio.atomic_write(root / "CITATION.cff", text, within=root)
+    safeio.atomic_write(root / ".zenodo.json", render_zenodo(yaml.safe_load(text)), within=root)
     return [root / "CITATION.cff", root / ".zenodo.json"]
+
+
+def _read(root: Path, rel: str) -> str | None:
+    try:
+        return safeio.read_inside(root, rel).decode("utf-8")
+    except (FileNotFoundError, UnicodeDecodeError, safeio.UnsafeInput):
+        return None
 
 
 def stale_citation_files(root: str | Path = ".") -> list[str]:
     """The citation files that differ from what `write_citation_files` would write (for CI)."""
     root = Path(root)
     stale = []
-    cff_path, zenodo_path = root / "CITATION.cff", root / ".zenodo.json"
-    if not cff_path.is_file() or cff_path.read_text(encoding="utf-8") != render_cff(citation_cff(root)):
+    current = _read(root, "CITATION.cff")
+    if current != render_cff(citation_cff(root)):
         stale.append("CITATION.cff")
-    cff = yaml.safe_load(cff_path.read_text(encoding="utf-8")) if cff_path.is_file() else citation_cff(root)
-    if not zenodo_path.is_file() or zenodo_path.read_text(encoding="utf-8") != render_zenodo(cff):
+    cff = safeio.load_yaml(current) if current is not None else citation_cff(root)
+    if _read(root, ".zenodo.json") != render_zenodo(cff):
         stale.append(".zenodo.json")
     return stale

@@ -1,118 +1,58 @@
-"""`cbj-figures`: validate, build, diff, cite, export, dictionary.
+"""`cbj-figures`: validate, build, diff, cite, export, dictionary: arguments in, the library, a renderer out.
 
-Exit codes: 0 valid, 1 invalid, 2 unusable input or usage. No traceback reaches the user.
+Exit codes: 0 valid, 1 invalid, 2 unusable input or usage, 130 interrupted. No traceback reaches the user.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .descriptor import PackageError
-from .profiles import read_profile
-from .render import RENDERERS, render
-from .report import LAYERS, Report
-
-# Up to this much table data the pandera layer runs in a second process: there start-up and
-# pandera's per-column overhead dominate. Beyond it the layers are polars-bound, already use both
-# cores, and a second process would only hold a second copy of the tables in memory.
-BESIDE_MAX_BYTES = 32 * 2**20
+from .package import PackageError
+from .render import RENDERERS, clean, render
+from .safeio import UnsafeInput, atomic_write
 
 
-def pandera_beside(root: Path) -> Callable[[], list]:
-    """Start the pandera layer in a second process; calling the result waits for its findings.
-
-    The layer needs only the files, and its cost is pandera's import and per-column Python work,
-    which threads would only take turns on (the GIL). So it runs beside the other layers, on the
-    second core, started before this process imports anything heavy.
-    """
-    from .report import Finding
-
-    args = [sys.executable, "-m", "cbj_figures.exports", "--pandera", str(root)]
-    env = {**os.environ, "POLARS_MAX_THREADS": "1"}  # one core each: two thread pools on two cores thrash
-    child = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, encoding="utf-8", env=env)
-
-    def findings() -> list[Finding]:
-        out, err = child.communicate()
-        if child.returncode != 0:
-            last = (err.strip().splitlines() or [f"exit status {child.returncode}"])[-1]
-            return [Finding("pandera", "pandera-layer", f"the pandera layer could not run: {last}")]
-        return [Finding(**f) for f in json.loads(out)]
-
-    findings.child = child  # type: ignore[attr-defined]
-    return findings
-
-
-def validate(root: Path, *, with_ge: bool, profile: dict | None = None) -> Report:
-    """Run the layers: descriptor -> tables -> pandera -> consistency -> provenance -> GE.
-
-    For packages up to BESIDE_MAX_BYTES the pandera layer runs in a second process beside the
-    others (`pandera_beside`); findings are reported in layer order all the same.
-    """
-    from .descriptor import load_package
-
-    report = Report(package=str(root))
-    pkg = load_package(root)
-    data_bytes = sum(p.stat().st_size for p in (root / t.path for t in pkg.tables.values()) if p.is_file())
-    pandera = pandera_beside(root) if data_bytes <= BESIDE_MAX_BYTES else None
-    try:
-        from . import checks, descriptor, exports, provenance, registry, tables
-
-        generated = registry.stale_schemas(root) + exports.stale_exports(root)
-        found = {"descriptor": descriptor.check_descriptor(pkg, profile) + generated}
-        loaded, found["tables"] = tables.read_tables(pkg)
-        rules, found["consistency"] = checks.load_rules(root, loaded, unreadable=set(pkg.tables) - set(loaded))
-        failures, report.reconciliations = checks.run_checks(rules, loaded)
-        found["consistency"] += failures
-        found["provenance"] = provenance.check_provenance(pkg, loaded)
-        found["provenance"] += provenance.check_literals(pkg, loaded, checks.literals(rules))
-        found["pandera"] = pandera() if pandera else exports.run_pandera(loaded)
-    finally:
-        if pandera:  # never leave it running (a no-op once it has finished)
-            pandera.child.kill()
-            pandera.child.wait()
-    if with_ge:
-        found["great_expectations"] = exports.run_ge(pkg, loaded)
-    else:
-        report.skipped["great_expectations"] = "run with --all"
-    report.layers_run = [layer for layer in LAYERS if layer in found]
-    report.findings = descriptor.locate_json([f for layer in report.layers_run for f in found[layer]], root)
-    return report
+def _append(path: str, text: str) -> None:
+    """Append to a file the user named (GitHub's $GITHUB_STEP_SUMMARY), never through a symlink."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    with os.fdopen(fd, "a", encoding="utf-8") as fh:
+        fh.write(text)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    root = Path(args.package).resolve()
+    from .profiles import read_profile
+    from .validate import Options, validate
+
     profile = read_profile(Path(args.profile)) if args.profile else None
-    report = validate(root, with_ge=args.all, profile=profile)
+    options = Options(cross_check=args.all, profile=profile, allow_network=args.allow_network)
+    report = validate(args.package, options)
     print(render(report, args.format))
     if args.github and args.format != "github" and report.findings:
         print(render(report, "github"))
     if args.json:
-        Path(args.json).write_text(render(report, "json") + "\n", encoding="utf-8")
+        atomic_write(Path(args.json), render(report, "json") + "\n")
     if args.junit:
-        Path(args.junit).write_text(render(report, "junit"), encoding="utf-8")
-    if args.summary:  # appended, as GitHub's $GITHUB_STEP_SUMMARY expects
-        with open(args.summary, "a", encoding="utf-8") as fh:
-            fh.write(render(report, "markdown"))
+        atomic_write(Path(args.junit), render(report, "junit"))
+    if args.summary:
+        _append(args.summary, render(report, "markdown"))
     return 0 if report.valid else 1
 
 
 def cmd_build(args: argparse.Namespace) -> int:
     from .build import build
 
-    print(build(Path(args.package).resolve(), Path(args.out)))
+    print(build(Path(args.package), Path(args.out)))
     return 0
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
     from .diff import diff
 
-    result = diff(args.old, args.new, repo=Path(args.package).resolve())
+    result = diff(args.old, args.new, repo=Path(args.package))
     print(result.to_json() if args.json else result.to_text())
     return 0
 
@@ -120,9 +60,9 @@ def cmd_diff(args: argparse.Namespace) -> int:
 def cmd_check_version(args: argparse.Namespace) -> int:
     from .diff import check_version_bump
 
-    findings = check_version_bump(Path(args.package).resolve())
+    findings = check_version_bump(Path(args.package))
     for f in findings:
-        print(f"{f.location()}: {f.rule}: {f.message}")
+        print(f"{f.location()}: {f.code}: {f.message}")
     print("version ok" if not findings else "version bump insufficient")
     return 1 if findings else 0
 
@@ -130,7 +70,7 @@ def cmd_check_version(args: argparse.Namespace) -> int:
 def cmd_rehash(args: argparse.Namespace) -> int:
     from .build import rehash
 
-    changed = rehash(Path(args.package).resolve())
+    changed = rehash(Path(args.package))
     print(f"re-pinned: {', '.join(changed)}" if changed else "every resource already matches its hash")
     return 0
 
@@ -138,14 +78,14 @@ def cmd_rehash(args: argparse.Namespace) -> int:
 def cmd_record_release(args: argparse.Namespace) -> int:
     from .diff import record_release
 
-    print(record_release(Path(args.package).resolve()))
+    print(record_release(Path(args.package)))
     return 0
 
 
 def cmd_citation(args: argparse.Namespace) -> int:
     from .cite import write_citation_files
 
-    for path in write_citation_files(Path(args.package).resolve()):
+    for path in write_citation_files(Path(args.package)):
         print(path)
     return 0
 
@@ -153,14 +93,14 @@ def cmd_citation(args: argparse.Namespace) -> int:
 def cmd_cite(args: argparse.Namespace) -> int:
     from .cite import cite
 
-    print(cite(args.target, style=args.style, root=Path(args.package).resolve()))
+    print(cite(args.target, style=args.style, root=Path(args.package)))
     return 0
 
 
 def cmd_schemas(args: argparse.Namespace) -> int:
     from .registry import write_schemas
 
-    for path in write_schemas(Path(args.package).resolve()):
+    for path in write_schemas(Path(args.package)):
         print(path)
     return 0
 
@@ -168,7 +108,7 @@ def cmd_schemas(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from .exports import export
 
-    for path in export(Path(args.package).resolve()):
+    for path in export(Path(args.package)):
         print(path)
     return 0
 
@@ -176,7 +116,16 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_dictionary(args: argparse.Namespace) -> int:
     from .dictionary import write_dictionary
 
-    print(write_dictionary(Path(args.package).resolve()))
+    print(write_dictionary(Path(args.package)))
+    return 0
+
+
+def cmd_errors(args: argparse.Namespace) -> int:
+    from .findings import errors_markdown
+
+    target = Path(args.package) / "docs" / "errors.md"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    print(atomic_write(target, errors_markdown(), within=Path(args.package) / "docs"))
     return 0
 
 
@@ -187,20 +136,21 @@ def parser() -> argparse.ArgumentParser:
     def command(
         name: str, func: Callable[[argparse.Namespace], int], help_: str, package: bool = True
     ) -> argparse.ArgumentParser:
-        """A subcommand; most take the package folder as their one positional argument."""
+        """A subcommand; most take the package (folder or descriptor) as their one positional argument."""
         sp = sub.add_parser(name, help=help_, description=help_)
         sp.set_defaults(func=func)
         if package:
-            sp.add_argument("package", nargs="?", default=".", help="package folder (default: current folder)")
+            sp.add_argument("package", nargs="?", default=".", help="package folder or descriptor (default: .)")
         return sp
 
-    v = command("validate", cmd_validate, "Validate a data package: every layer, in order.")
-    v.add_argument("--all", action="store_true", help="also run the Great Expectations suites")
-    v.add_argument("--profile", help="a JSON Schema to use instead of the official Data Package v2 profile")
-    v.add_argument("--json", metavar="PATH", help="write the report as JSON")
+    v = command("validate", cmd_validate, "Validate a data package: every layer that applies, in order.")
+    v.add_argument("--all", action="store_true", help="also the cross-check layers (pandera, Great Expectations)")
+    v.add_argument("--profile", help="a JSON Schema to check the descriptor against instead of its profile")
+    v.add_argument("--allow-network", action="store_true", help="fetch remote data (never done otherwise)")
+    v.add_argument("--format", choices=list(RENDERERS), default="text", help="what to print (default: text)")
+    v.add_argument("--json", metavar="PATH", help="write the report as JSON (every finding)")
     v.add_argument("--junit", metavar="PATH", help="write the report as JUnit XML")
     v.add_argument("--github", action="store_true", help="also print GitHub ::error annotations")
-    v.add_argument("--format", choices=list(RENDERERS), default="text", help="what to print (default: text)")
     v.add_argument("--summary", metavar="PATH", help="append a Markdown summary (e.g. to $GITHUB_STEP_SUMMARY)")
 
     b = command("build", cmd_build, "Build dist/<name>-<version>/: CSV, Parquet, DuckDB and a zip.")
@@ -227,6 +177,7 @@ def parser() -> argparse.ArgumentParser:
     command("schemas", cmd_schemas, "Regenerate schemas/<table>.json from the registry schemas/fields.yaml.")
     command("export", cmd_export, "Regenerate validators/ (pandera, Great Expectations) from schemas/.")
     command("dictionary", cmd_dictionary, "Regenerate docs/data-dictionary.md from schemas/.")
+    command("errors", cmd_errors, "Regenerate docs/errors.md from the registry of finding codes.")
     return p
 
 
@@ -234,13 +185,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.func(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
     except PackageError as err:
-        package = Path(getattr(args, "package", ".")).resolve()
         where = ":".join(str(x) for x in (err.file, err.line) if x is not None)
-        print(f"error: {where + ': ' if where else ''}{err.message} (package: {package})", file=sys.stderr)
+        print(clean(f"error: {where + ': ' if where else ''}{err.message}"), file=sys.stderr)
+        return 2
+    except UnsafeInput as err:
+        print(clean(f"error: {err.file + ': ' if err.file else ''}{err.message}"), file=sys.stderr)
         return 2
     except (OSError, ValueError, LookupError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(clean(f"error: {err}"), file=sys.stderr)
+        return 2
+    except Exception as err:  # a bug of ours: say so in one line, never a traceback
+        print(clean(f"error: internal error ({type(err).__name__}: {err}); please report it"), file=sys.stderr)
         return 2
 
 
@@ -250,7 +209,10 @@ def run() -> None:
     Tearing the interpreter down (finalising pandas, polars, pyarrow, frictionless) takes about 0.3 s
     and serves nothing once every file is written and closed, so exit directly after flushing.
     """
-    code = main()
+    try:
+        code = main()
+    except KeyboardInterrupt:  # between the handlers above and here
+        code = 130
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)

@@ -1,8 +1,9 @@
-"""The descriptor and its Table Schemas: the single definition every other layer reads.
+"""The descriptor layer: the package's metadata against the standard of its version.
 
-`load_package(root)` reads `datapackage.json` and each table resource's schema file, without
-touching the data files; input it cannot use at all raises `PackageError` (exit 2).
-`check_descriptor(pkg, profile)` reports what is wrong but usable, as findings.
+Three judges, each for what it does best: frictionless-py's own metadata rules (names, paths,
+licences, keys, v1/v2 version gates), the JSON Schema of the package's profile (the official v1
+or v2 profile, or the extension profile it declares, such as ours), and the files' declared
+`hash` and `bytes`. Nothing is fetched: a remote `profile` is reported as not checked.
 """
 
 from __future__ import annotations
@@ -10,284 +11,21 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from dataclasses import dataclass, field, replace
-from pathlib import Path, PurePosixPath
+import re
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
-from cbj_figures.profiles import V2_PACKAGE, official
-from cbj_figures.report import Finding
+from cbj_figures import safeio
+from cbj_figures.findings import CODES, Finding
+from cbj_figures.package import Package, Resource
+from cbj_figures.profiles import RemoteReference, official, profile_for, validator
 
-V2_PROFILE = V2_PACKAGE
-DESCRIPTOR = "datapackage.json"
-
-
-class PackageError(Exception):
-    """Input the toolkit cannot use at all (exit 2): broken JSON, missing schema file, ..."""
-
-    def __init__(self, message: str, file: str | None = None, line: int | None = None):
-        super().__init__(message)
-        self.message, self.file, self.line = message, file, line
-
-    def __str__(self) -> str:
-        where = ":".join(str(p) for p in (self.file, self.line) if p is not None)
-        return f"{where}: {self.message}" if where else self.message
-
-
-@dataclass(frozen=True)
-class TableSpec:
-    name: str
-    path: str  # relative to the package root, POSIX style
-    schema: dict  # the Table Schema, already loaded from schemas/<name>.json
-    schema_path: str  # relative path of the schema file
-    resource: dict  # the resource descriptor as written
-
-    @property
-    def field_names(self) -> list[str]:
-        return [f["name"] for f in self.schema.get("fields", [])]
-
-
-@dataclass(frozen=True)
-class TextSpec:
-    name: str
-    path: str
-    resource: dict
-
-
-@dataclass
-class PackageSpec:
-    root: Path
-    descriptor: dict
-    tables: dict[str, TableSpec] = field(default_factory=dict)
-    texts: dict[str, TextSpec] = field(default_factory=dict)
-
-
-# ---------------------------------------------------------------- loading
-
-
-def _read_json(root: Path, rel: str) -> object:
-    """Parse one JSON file; every way it can fail becomes a located PackageError."""
-    path = root / rel
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise PackageError("file not found", file=rel) from None
-    except UnicodeDecodeError as e:
-        raise PackageError(f"not UTF-8: {e.reason}", file=rel) from None
-    if text.startswith("\ufeff"):
-        raise PackageError("starts with a UTF-8 BOM (write UTF-8 without BOM)", file=rel, line=1)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise PackageError(f"invalid JSON: {e.msg} (column {e.colno})", file=rel, line=e.lineno) from None
-
-
-def safe_relpath(value: object, where: str) -> str:
-    """A relative POSIX path inside the package; absolute or escaping paths are refused."""
-    if not isinstance(value, str) or not value:
-        raise PackageError(f"{where}: path must be a non-empty string, got {value!r}", file=DESCRIPTOR)
-    p = PurePosixPath(value)
-    if p.is_absolute() or "\\" in value or ":" in p.parts[0] or ".." in p.parts:
-        raise PackageError(f"{where}: unsafe path {value!r} (must be relative, inside the package)", file=DESCRIPTOR)
-    return p.as_posix()
-
-
-def load_package(root: Path) -> PackageSpec:
-    """Read the descriptor and the Table Schemas it points to (data files are not opened)."""
-    root = Path(root)
-    descriptor = _read_json(root, DESCRIPTOR)
-    if not isinstance(descriptor, dict) or not isinstance(descriptor.get("resources"), list):
-        raise PackageError('descriptor must be an object with a "resources" list', file=DESCRIPTOR)
-    pkg = PackageSpec(root=root, descriptor=descriptor)
-    for i, res in enumerate(descriptor["resources"]):
-        where = f"resources[{i}]"
-        if not isinstance(res, dict) or not isinstance(res.get("name"), str):
-            raise PackageError(f'{where}: a resource must be an object with a "name"', file=DESCRIPTOR)
-        name = res["name"]
-        if name in pkg.tables or name in pkg.texts:
-            raise PackageError(f"{where}: duplicate resource name {name!r}", file=DESCRIPTOR)
-        if res.get("type") == "table" or "schema" in res:
-            path = safe_relpath(res.get("path"), where)
-            schema_ref = res.get("schema")
-            if isinstance(schema_ref, dict):  # inline schema: tolerated, the convention is a path
-                schema, schema_path = schema_ref, DESCRIPTOR
-            else:
-                schema_path = safe_relpath(schema_ref, f"{where}.schema")
-                schema = _read_json(root, schema_path)
-            if not isinstance(schema, dict) or not isinstance(schema.get("fields"), list):
-                raise PackageError('a Table Schema must be an object with a "fields" list', file=schema_path)
-            if not all(isinstance(f, dict) and isinstance(f.get("name"), str) for f in schema["fields"]):
-                raise PackageError('every field needs a string "name"', file=schema_path)
-            pkg.tables[name] = TableSpec(name, path, schema, schema_path, res)
-        elif res.get("type") == "text" or res.get("format") == "txt":  # v2 profile allows only "table" as type
-            pkg.texts[name] = TextSpec(name, safe_relpath(res.get("path"), where), res)
-    return pkg
-
-
-def inlined(pkg: PackageSpec) -> dict:
-    """The descriptor with every schema path replaced by the loaded schema (what validators see)."""
-    desc = copy.deepcopy(pkg.descriptor)
-    for res in desc["resources"]:
-        if res.get("name") in pkg.tables:
-            res["schema"] = copy.deepcopy(pkg.tables[res["name"]].schema)
-    return desc
-
-
-# ---------------------------------------------------------------- checking
-
-
-def _locate(pkg: PackageSpec, path: list) -> tuple[str, str]:
-    """Map a JSON path in the inlined descriptor to (file, field): schema errors point at the schema file."""
-    if len(path) >= 3 and path[0] == "resources" and path[2] == "schema":
-        res = pkg.descriptor["resources"][path[1]]
-        spec = pkg.tables.get(res.get("name"))
-        if spec and spec.schema_path != DESCRIPTOR:
-            return spec.schema_path, _jsonpath(path[3:])
-    return DESCRIPTOR, _jsonpath(path)
-
-
-def _jsonpath(path: list) -> str:
-    out = "$"
-    for p in path:
-        out += f"[{p}]" if isinstance(p, int) else f".{p}"
-    return out
-
-
-def _frictionless(pkg: PackageSpec) -> list[Finding]:
-    """frictionless' own metadata rules (profile + name/path/licence/... checks); messages only, no paths."""
-    from frictionless import FrictionlessException, Package
-
-    desc = inlined(pkg)
-    found: list[str] = []
-    try:  # metadata_validate yields every profile error, but raises on e.g. an unknown field type
-        found += [e.message for e in Package.metadata_validate(desc)]
-    except FrictionlessException as e:
-        found.append(e.error.message)
-    report = Package.validate_descriptor(desc, basepath=str(pkg.root))  # stops at the first error
-    found += [e.message for e in report.errors]
-    out = []
-    for msg in dict.fromkeys(found):  # de-duplicated, in order
-        prop = msg.rsplit(" at property '", 1)[1].rstrip("'") if " at property '" in msg else None
-        out.append(Finding("descriptor", "frictionless", msg, file=DESCRIPTOR, field=prop))
-    return out
-
-
-def _jsonschema(pkg: PackageSpec, schema: dict) -> list[Finding]:
-    """The official Data Package v2 JSON Schema, applied to the descriptor with schemas inlined."""
-    import jsonschema
-
-    validator = jsonschema.validators.validator_for(schema)(schema)
-    out = []
-    for err in sorted(validator.iter_errors(inlined(pkg)), key=lambda e: list(map(str, e.absolute_path))):
-        message = err.message
-        if err.context:  # anyOf/oneOf: explain with the branch matching the "type", if any
-            err = _branch_error(err)
-            message = err.message
-        file, where = _locate(pkg, list(err.absolute_path))
-        out.append(Finding("descriptor", "profile", message[:300], file=file, field=where))
-    return out
-
-
-def _branch_error(err):
-    """The most telling sub-error of an anyOf/oneOf failure (e.g. a field of an unknown type)."""
-    from jsonschema.exceptions import best_match
-
-    def on_type(e) -> bool:
-        return list(e.relative_path)[-1:] == ["type"]
-
-    branches: dict = {}
-    for c in err.context:
-        branches.setdefault(c.relative_schema_path[0], []).append(c)
-    typed = [c for b in branches.values() if not any(on_type(c) for c in b) for c in b]
-    return best_match(typed or [c for c in err.context if on_type(c)] or err.context)
-
-
-def _references(pkg: PackageSpec) -> list[Finding]:
-    """Key definitions frictionless accepts silently: unknown fields or resources in primary/foreign keys."""
-    out = []
-    for spec in pkg.tables.values():
-        names = set(spec.field_names)
-
-        def bad(msg: str, where: str, spec: TableSpec = spec) -> None:
-            out.append(Finding("descriptor", "schema-reference", msg, file=spec.schema_path, field=where))
-
-        for key in as_list(spec.schema.get("primaryKey")):
-            if key not in names:
-                bad(f"primary key field {key!r} is not a field", "$.primaryKey")
-        for i, fk in enumerate(spec.schema.get("foreignKeys", [])):
-            where = f"$.foreignKeys[{i}]"
-            fields, ref = as_list(fk.get("fields")), fk.get("reference", {})
-            target = ref.get("resource") or spec.name
-            ref_fields = as_list(ref.get("fields"))
-            for f in fields:
-                if f not in names:
-                    bad(f"foreign key field {f!r} is not a field", where)
-            if target not in pkg.tables:
-                bad(f"foreign key references unknown table {target!r}", where)
-            elif missing := [f for f in ref_fields if f not in pkg.tables[target].field_names]:
-                bad(f"foreign key references unknown fields {missing} of {target!r}", where)
-            if len(fields) != len(ref_fields):
-                bad("foreign key fields and reference fields differ in number", where)
-    return out
-
-
-def is_figure_field(field: dict) -> bool:
-    """A numeric field holding published figures: it names its unit and its printed-text field (DESIGN.md, 2)."""
-    return field.get("type") in ("number", "integer") and bool(field.get("unit")) and bool(field.get("printed"))
-
-
-def as_list(value: object) -> list:
-    """Keys may be written as a string (v1) or a list (v2)."""
-    if value is None:
-        return []
-    return [value] if isinstance(value, str) else list(value)
-
-
-def json_lines(text: str) -> dict[str, int]:
-    """The line on which each value of a JSON text starts, by JSON path (`$.resources[3].hash`)."""
-    decoder, lines = json.JSONDecoder(), {}
-
-    def skip(i: int) -> int:
-        while i < len(text) and text[i] in " \t\r\n,:":
-            i += 1
-        return i
-
-    def value(i: int, path: str) -> int:
-        i = skip(i)
-        lines[path] = text.count("\n", 0, i) + 1
-        if text[i] == "{":
-            i = skip(i + 1)
-            while text[i] != "}":
-                key, i = json.decoder.scanstring(text, i + 1)
-                i = skip(value(i, f"{path}.{key}"))
-            return i + 1
-        if text[i] == "[":
-            i, n = skip(i + 1), 0
-            while text[i] != "]":
-                i, n = skip(value(i, f"{path}[{n}]")), n + 1
-            return i + 1
-        return decoder.raw_decode(text, i)[1]
-
-    value(0, "$")
-    return lines
-
-
-def locate_json(findings: list[Finding], root: Path) -> list[Finding]:
-    """Give findings that point into a JSON file by JSON path the line of that path (or of its nearest parent)."""
-    cache: dict[str, dict[str, int]] = {}
-    out = []
-    for f in findings:
-        if f.line is None and f.file and f.file.endswith(".json") and (f.field or "").startswith("$"):
-            if f.file not in cache:
-                try:
-                    cache[f.file] = json_lines((root / f.file).read_text(encoding="utf-8"))
-                except (OSError, ValueError, IndexError):
-                    cache[f.file] = {}
-            path, lines = f.field, cache[f.file]
-            while path and path not in lines:
-                path = path[: max(path.rfind("."), path.rfind("["))] if path != "$" else ""
-            if path:
-                f = replace(f, line=lines[path])
-        out.append(f)
-    return out
+LAYER = "descriptor"
+HASHES = ("md5", "sha1", "sha224", "sha256", "sha384", "sha512")
+_KNOWN_PROFILES = (
+    "data-package", "tabular-data-package", "fiscal-data-package", "data-resource", "tabular-data-resource",
+)
 
 
 def file_digest(path: Path, algo: str = "sha256") -> tuple[str, int]:
@@ -300,45 +38,263 @@ def file_digest(path: Path, algo: str = "sha256") -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def _files(pkg: PackageSpec) -> list[Finding]:
-    """Each table's declared `bytes` and `hash` must match its file.
+def inlined(pkg: Package) -> dict:
+    """The descriptor as frictionless should judge it: schemas and dialects inlined, remote profiles left out."""
+    desc = copy.deepcopy(pkg.descriptor)
+    for i, res in enumerate(desc.get("resources", [])):
+        if not isinstance(res, dict):
+            continue
+        ours = next((r for r in pkg.resources if r.index == i), None)
+        if ours is not None and ours.schema_raw is not None and isinstance(res.get("schema"), str):
+            res["schema"] = copy.deepcopy(ours.schema_raw)
+        if ours is not None and isinstance(res.get("dialect"), str):
+            res["dialect"] = ours.dialect
+        if isinstance(res.get("profile"), str) and res["profile"] not in _KNOWN_PROFILES:
+            del res["profile"]
+    if isinstance(desc.get("profile"), str) and desc["profile"] not in _KNOWN_PROFILES:
+        del desc["profile"]
+    return desc
 
-    A missing table file is the table layer's finding, and the source texts are provenance's:
-    each failure is reported once, by the layer that owns it.
-    """
+
+def _remote_profiles(pkg: Package) -> list[Finding]:
     out = []
-    for i, res in enumerate(pkg.descriptor["resources"]):
-        spec = pkg.tables.get(res.get("name"))
-        if spec is None or not (pkg.root / spec.path).is_file():
-            continue
-        algo, _, want = res.get("hash", "").rpartition(":") if isinstance(res.get("hash"), str) else ("", "", "")
-        algo = algo or "md5"  # a hash without prefix is MD5 (Data Package spec)
-        if algo not in hashlib.algorithms_available:
-            msg = f"unknown hash algorithm {algo!r}"
-            out.append(Finding("descriptor", "resource-hash", msg, file=DESCRIPTOR, field=f"$.resources[{i}].hash"))
-            continue
-        got, size = file_digest(pkg.root / spec.path, algo)
-        if "bytes" in res and res["bytes"] != size:
-            msg = f"declared bytes {res['bytes']} but the file has {size}"
-            out.append(Finding("descriptor", "resource-bytes", msg, file=DESCRIPTOR, field=f"$.resources[{i}].bytes"))
-        if want and got != want.lower():
-            msg = f"declared {algo} {want} but the file has {got}"
-            out.append(Finding("descriptor", "resource-hash", msg, file=DESCRIPTOR, field=f"$.resources[{i}].hash"))
+    values = [("$.profile", pkg.descriptor.get("profile"))]
+    values += [(f"$.resources[{i}].profile", r.get("profile")) for i, r in enumerate(pkg.descriptor["resources"])
+               if isinstance(r, dict)]
+    for where, value in values:
+        if isinstance(value, str) and value not in _KNOWN_PROFILES:
+            out.append(Finding("not-checked", f"profile {value!r} is not one this toolkit holds; it was not fetched",
+                               file=pkg.file, field=where, layer=LAYER))
     return out
 
 
-def check_descriptor(pkg: PackageSpec, profile: dict | None = None) -> list[Finding]:
-    """Descriptor-layer findings: frictionless rules, the official v2 profile, key references, file hashes.
+def _frictionless(pkg: Package) -> list[Finding]:
+    """frictionless's own metadata rules; its messages name the property (`at property 'resources/0/...'`)."""
+    from frictionless import FrictionlessException
+    from frictionless import Package as FrictionlessPackage
 
-    `profile` overrides the official Data Package v2 JSON Schema (`profiles.official`).
-    """
+    desc = inlined(pkg)
+    found: list[tuple[str, str]] = []  # (frictionless error type, message)
+    try:
+        found += [(e.type, e.message) for e in FrictionlessPackage.metadata_validate(desc)]
+    except FrictionlessException as e:
+        found.append((e.error.type, e.error.message))
+    except Exception as e:  # a descriptor shape frictionless did not foresee
+        found.append(("package-error", f"frictionless could not read the descriptor: {e}"))
+    out, seen = [], set()
+    for kind, message in found:
+        if message in seen:
+            continue
+        seen.add(message)
+        code = kind if kind in CODES else "package-error"
+        prop = message.rsplit(" at property '", 1)[1].rstrip("'") if " at property '" in message else None
+        where = "$" + "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in prop.split("/")) if prop else None
+        file, where = _locate(pkg, where)
+        out.append(Finding(code, message, file=file, field=where, layer=LAYER))
+    return out
+
+
+def _locate(pkg: Package, where: str | None) -> tuple[str, str | None]:
+    """A JSON path into the inlined descriptor -> (file, path): a schema's errors point into its own file."""
+    if where:
+        m = re.match(r"^\$\.resources\[(\d+)\]\.schema(.*)$", where)
+        if m:
+            res = next((r for r in pkg.resources if r.index == int(m[1])), None)
+            if res is not None and res.schema_file:
+                return res.schema_file, "$" + m[2]
+    return pkg.file, where
+
+
+def _json_schema(instance: Any, schema: dict, name: str, file: str, base: str = "$") -> list[Finding]:
+    """Every violation of one JSON Schema, at its JSON path (`$.resources[2].type`)."""
+    try:
+        errors = sorted(validator(schema).iter_errors(instance), key=lambda e: list(map(str, e.absolute_path)))
+    except RemoteReference as e:
+        msg = f"profile {name} refers to {e} (remote): not fetched, so it was not checked"
+        return [Finding("not-checked", msg, file=file, field=base, layer=LAYER)]
+    except Exception as e:  # a malformed --profile
+        return [Finding("profile-error", f"profile {name} cannot be applied: {e}", file=file, layer=LAYER)]
     out = []
-    if pkg.descriptor.get("$schema") != V2_PROFILE:
-        # Without it frictionless silently applies v1 rules (and v1 name patterns, key forms, ...).
-        msg = f'"$schema" must be {V2_PROFILE!r} (frictionless applies Data Package v1 rules otherwise)'
-        out.append(Finding("descriptor", "profile-version", msg, file=DESCRIPTOR, field="$.$schema"))
-    out += _frictionless(pkg)
-    out += _jsonschema(pkg, profile if profile is not None else official("datapackage", "2.0"))
-    out += _references(pkg)
-    out += _files(pkg)
+    for err in errors:
+        message = err.message
+        if err.context:  # anyOf/oneOf: the branch that explains it best
+            err = _branch_error(err)
+            message = err.message
+        path = base + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path)
+        out.append(Finding("profile-error", f"{message[:300]} ({name})", file=file, field=path, layer=LAYER))
+    return out
+
+
+def _profile(pkg: Package, override: dict | None) -> list[Finding]:
+    """The package's profile (or `--profile`) on the descriptor as written, and the official Table Schema
+    profile of its version on every schema (in its own file, when it has one)."""
+    chosen = ("--profile", override) if override is not None else profile_for(pkg.descriptor)
+    if chosen is None:
+        return []
+    name, schema = chosen
+    out = _json_schema(pkg.descriptor, schema, name, pkg.file)
+    version = "1.0" if pkg.standard == "v1" else "2.0"
+    table_schema = official("tableschema", version)
+    for res in pkg.resources:
+        if res.schema_raw is None or res.schema_file is None:
+            continue  # an inline schema is part of the descriptor the package profile checked
+        out += _json_schema(res.schema_raw, table_schema, f"Table Schema {version}", res.schema_file)
+    return out
+
+
+def _branch_error(err: Any) -> Any:
+    """The most telling sub-error of an anyOf/oneOf failure (e.g. a field of an unknown type)."""
+    from jsonschema.exceptions import best_match
+
+    def on_type(e: Any) -> bool:
+        return list(e.relative_path)[-1:] == ["type"]
+
+    branches: dict = {}
+    for c in err.context:
+        branches.setdefault(c.relative_schema_path[0], []).append(c)
+    typed = [c for b in branches.values() if not any(on_type(c) for c in b) for c in b]
+    return best_match(typed or [c for c in err.context if on_type(c)] or err.context)
+
+
+def _references(pkg: Package) -> list[Finding]:
+    """Foreign keys to resources that do not exist (frictionless only finds out while reading rows)."""
+    out = []
+    for res in pkg.tables.values():
+        if res.schema is None:
+            continue
+        for i, fk in enumerate(res.schema.foreign_keys):
+            target = pkg.tables.get(fk.resource or res.name)
+            where = f"$.foreignKeys[{i}]" if res.schema_file else f"{res.where}.schema.foreignKeys[{i}]"
+            file = res.schema_file or pkg.file
+            if target is None:
+                msg = f"foreign key references table {fk.resource!r}, which the package does not have"
+                out.append(Finding("schema-error", msg, file=file, field=where, layer=LAYER))
+            elif target.schema is not None and (missing := [f for f in fk.ref_fields if not target.schema.field(f)]):
+                msg = f"foreign key references field(s) {missing} that table {target.name!r} does not have"
+                out.append(Finding("schema-error", msg, file=file, field=where, layer=LAYER))
+    return out
+
+
+def _declared_hash(value: Any) -> tuple[str, str] | None:
+    """(algorithm, hex) of a `hash`: `algo:hex`, or bare hex, which is MD5 (Data Package v1)."""
+    if not isinstance(value, str) or not value:
+        return None
+    algo, _, hexdigest = value.rpartition(":")
+    return (algo or "md5").lower(), hexdigest.lower()
+
+
+def _files(pkg: Package) -> list[Finding]:
+    """Each resource's declared `hash` and `bytes` against its local files (all parts together)."""
+    out = []
+    for res in pkg.resources:
+        if not res.paths or res.urls:
+            continue
+        declared = _declared_hash(res.descriptor.get("hash"))
+        size_declared = res.descriptor.get("bytes")
+        if declared is None and not isinstance(size_declared, int):
+            if not res.tabular:
+                out += _exists(pkg, res)
+            continue
+        algo = declared[0] if declared else "sha256"
+        if declared and algo not in HASHES:
+            msg = f"hash algorithm {algo!r} is not one of {', '.join(HASHES)}: the hash was not checked"
+            out.append(Finding("unsupported", msg, file=pkg.file, field=f"{res.where}.hash", layer=LAYER))
+            declared = None
+        digest, size = hashlib.new(algo), 0
+        try:
+            for rel in res.paths:
+                with safeio.open_inside(pkg.root, rel, what="data file") as fh:
+                    for chunk in iter(lambda fh=fh: fh.read(1 << 20), b""):
+                        digest.update(chunk)
+                        size += len(chunk)
+        except FileNotFoundError as e:  # the tables layer reports a missing table file
+            if not res.tabular:
+                out.append(Finding("source-error", f"file {e} of resource {res.name!r} not found", file=str(e),
+                                   layer=LAYER))
+            continue
+        except safeio.UnsafeInput as e:
+            if not res.tabular:
+                out.append(Finding(e.code, e.message, file=e.file, layer=LAYER))
+            continue
+        if isinstance(size_declared, int) and not isinstance(size_declared, bool) and size_declared != size:
+            msg = f"declared bytes {size_declared} but the file has {size}"
+            out.append(Finding("byte-count", msg, file=pkg.file, field=f"{res.where}.bytes", layer=LAYER))
+        if declared and digest.hexdigest() != declared[1]:
+            msg = f"declared {algo} {declared[1]} but the file has {digest.hexdigest()}"
+            out.append(Finding("hash-count", msg, file=pkg.file, field=f"{res.where}.hash", layer=LAYER))
+    return out
+
+
+def _exists(pkg: Package, res: Resource) -> list[Finding]:
+    out = []
+    for rel in res.paths:
+        try:
+            safeio.inside(pkg.root, rel, what="file")
+        except FileNotFoundError:
+            out.append(Finding("source-error", f"file {rel!r} of resource {res.name!r} not found", file=rel,
+                               layer=LAYER))
+        except safeio.UnsafeInput as e:
+            out.append(Finding(e.code, e.message, file=rel, layer=LAYER))
+    return out
+
+
+def check_descriptor(pkg: Package, profile: dict | None = None) -> list[Finding]:
+    """Descriptor-layer findings: frictionless rules, the profile's JSON Schema, key references, file hashes."""
+    found = [*pkg.findings, *_remote_profiles(pkg), *_frictionless(pkg), *_profile(pkg, profile)]
+    found += _references(pkg)
+    found += _files(pkg)
+    return locate_json(found, pkg.root)
+
+
+# ---------------------------------------------------------------- lines of JSON paths
+
+
+def json_lines(text: str) -> dict[str, int]:
+    """The line on which each value of a JSON text starts, by JSON path (`$.resources[3].hash`)."""
+    decoder, lines = json.JSONDecoder(), {}
+
+    def skip(i: int) -> int:
+        while i < len(text) and text[i] in " \t\r\n,:\ufeff":
+            i += 1
+        return i
+
+    def value(i: int, path: str, depth: int) -> int:
+        i = skip(i)
+        lines[path] = text.count("\n", 0, i) + 1
+        if depth > safeio.MAX_DEPTH:
+            raise ValueError("too deep")
+        if text[i] == "{":
+            i = skip(i + 1)
+            while text[i] != "}":
+                key, i = json.decoder.scanstring(text, i + 1)
+                i = skip(value(i, f"{path}.{key}", depth + 1))
+            return i + 1
+        if text[i] == "[":
+            i, n = skip(i + 1), 0
+            while text[i] != "]":
+                i, n = skip(value(i, f"{path}[{n}]", depth + 1)), n + 1
+            return i + 1
+        return decoder.raw_decode(text, i)[1]
+
+    value(0, "$", 0)
+    return lines
+
+
+def locate_json(findings: list[Finding], root: Path) -> list[Finding]:
+    """Give findings that point into a JSON file by JSON path the line of that path (or of its nearest parent)."""
+    cache: dict[str, dict[str, int]] = {}
+    out = []
+    for f in findings:
+        if f.line is None and f.file and f.file.endswith(".json") and (f.field or "").startswith("$"):
+            if f.file not in cache:
+                try:
+                    cache[f.file] = json_lines(safeio.read_inside(root, f.file).decode("utf-8"))
+                except (OSError, ValueError, IndexError, safeio.UnsafeInput):
+                    cache[f.file] = {}
+            path, lines = f.field, cache[f.file]
+            while path and path not in lines:
+                path = path[: max(path.rfind("."), path.rfind("["))] if path != "$" else ""
+            if path:
+                f = replace(f, line=lines[path])
+        out.append(f)
     return out

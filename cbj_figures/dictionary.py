@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cbj_figures.descriptor import PackageSpec, TableSpec, as_list, load_package
+from cbj_figures import safeio
+from cbj_figures.package import Package, Resource, open_package
+from cbj_figures.schema import as_list
 
 TARGET = Path("docs") / "data-dictionary.md"
 HEADER = "<!-- Generated from datapackage.json and schemas/ by `cbj-figures dictionary`; do not edit by hand. -->"
@@ -54,14 +56,14 @@ def _type(field: dict) -> str:
     return field.get("type", "string") + (f" ({fmt})" if fmt and fmt != "default" else "")
 
 
-def _table(spec: TableSpec) -> list[str]:
-    res, schema = spec.resource, spec.schema
+def _table(spec: Resource) -> list[str]:
+    res, schema = spec.descriptor, spec.schema.descriptor
     title = " / ".join(_cell(res[k]) for k in ("title", "title_zh") if res.get(k))
     lines = [f"## `{spec.name}`" + (f" — {title}" if title else ""), ""]
     for key in ("description", "description_zh"):
         if res.get(key):
             lines += [_cell(res[key]), ""]
-    lines.append(f"- file: `{spec.path}`; schema: `{spec.schema_path}`")
+    lines.append(f"- file: `{spec.path}`; schema: `{spec.schema_file or 'inline'}`")
     if schema.get("primaryKey"):
         lines.append("- primary key: " + ", ".join(_code(k) for k in as_list(schema["primaryKey"])))
     for fk in schema.get("foreignKeys", []):
@@ -82,21 +84,21 @@ def _table(spec: TableSpec) -> list[str]:
 
 def render_dictionary(root: str | Path = ".") -> str:
     """The whole dictionary as Markdown; depends only on the descriptor and schemas, not on the rows."""
-    pkg: PackageSpec = load_package(Path(root))
+    pkg: Package = open_package(Path(root))
     d = pkg.descriptor
     lines = [HEADER, "", f"# Data dictionary: {_cell(d.get('title', d.get('name')))}", ""]
     lines += [f"Package `{d.get('name')}`, version {d.get('version')}: {len(pkg.tables)} tables.", ""]
     lines += ["| table | title | description |", "|---|---|---|"]
     for spec in pkg.tables.values():
-        title = " / ".join(_cell(spec.resource[k]) for k in ("title", "title_zh") if spec.resource.get(k))
-        lines.append(f"| `{spec.name}` | {title} | {_cell(spec.resource.get('description'))} |")
+        title = " / ".join(_cell(spec.descriptor[k]) for k in ("title", "title_zh") if spec.descriptor.get(k))
+        lines.append(f"| `{spec.name}` | {title} | {_cell(spec.descriptor.get('description'))} |")
     lines.append("")
     for spec in pkg.tables.values():
         lines += _table(spec)
     if pkg.texts:
         lines += ["## Source texts", ""]
         for text in pkg.texts.values():
-            about = " — ".join(_cell(text.resource[k]) for k in ("title", "description") if text.resource.get(k))
+            about = " — ".join(_cell(text.descriptor[k]) for k in ("title", "description") if text.descriptor.get(k))
             lines.append(f"- `{text.name}` (`{text.path}`): {about}")
         lines.append("")
     return "\n".join(lines)
@@ -106,11 +108,13 @@ def write_dictionary(root: str | Path = ".") -> Path:
     """Regenerate docs/data-dictionary.md; returns its path."""
     path = Path(root) / TARGET
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_dictionary(root), encoding="utf-8")
+    safeio.atomic_write(path, render_dictionary(root), within=Path(root) / "docs")
     return path
 
 
 def dictionary_is_fresh(root: str | Path = ".") -> bool:
     """True when docs/data-dictionary.md is exactly what the schemas generate (a CI check)."""
-    path = Path(root) / TARGET
-    return path.is_file() and path.read_text(encoding="utf-8") == render_dictionary(root)
+    try:
+        return safeio.read_inside(Path(root), TARGET.as_posix()).decode("utf-8") == render_dictionary(root)
+    except (FileNotFoundError, UnicodeDecodeError, safeio.UnsafeInput):
+        return False

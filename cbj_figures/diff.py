@@ -9,12 +9,10 @@ files), because tags do not travel with clones and CI needs something to compare
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import shutil
 import subprocess
-import tarfile
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,9 +20,12 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from cbj_figures.descriptor import PackageSpec, TableSpec, as_list, file_digest, load_package
-from cbj_figures.loader import copy_package, find_package_root
-from cbj_figures.report import Finding
+from cbj_figures import safeio
+from cbj_figures.descriptor import file_digest
+from cbj_figures.findings import Finding
+from cbj_figures.loader import find_package_root
+from cbj_figures.package import Package, Resource, copy_package, open_package
+from cbj_figures.schema import as_list
 from cbj_figures.tables import read_tables
 
 BUMPS = ("none", "patch", "minor", "major")
@@ -115,7 +116,7 @@ class DiffResult:
 def diff(old: str | Path, new: str | Path = ".", *, repo: str | Path = ".") -> DiffResult:
     """Compare two versions: each a package folder, a release zip, or a git ref of `repo`."""
     with materialize(old, Path(repo)) as old_root, materialize(new, Path(repo)) as new_root:
-        return diff_packages(load_package(old_root), load_package(new_root))
+        return diff_packages(open_package(old_root), open_package(new_root))
 
 
 @contextmanager
@@ -129,8 +130,7 @@ def materialize(version: str | Path, repo: Path) -> Iterator[Path]:
         return
     with tempfile.TemporaryDirectory(prefix="cbj-figures-diff-") as tmp:
         if path.is_file():
-            shutil.unpack_archive(path, tmp)
-            yield find_package_root(Path(tmp))
+            yield find_package_root(safeio.safe_extract(path, Path(tmp) / "release"))
             return
         try:
             prefix = _git(repo, "rev-parse", "--show-prefix").decode().strip()
@@ -138,16 +138,16 @@ def materialize(version: str | Path, repo: Path) -> Iterator[Path]:
         except subprocess.CalledProcessError as err:
             why = err.stderr.decode().strip()
             raise ValueError(f"{version}: neither a folder, a zip nor a git ref of {repo}: {why}") from None
-        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-            tar.extractall(tmp, filter="data")
-        yield Path(tmp) / prefix
+        tar = Path(tmp) / "ref.tar"
+        tar.write_bytes(archive)
+        yield safeio.safe_extract(tar, Path(tmp) / "ref") / prefix
 
 
 def _git(repo: Path, *args: str) -> bytes:
     return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True).stdout
 
 
-def diff_packages(old: PackageSpec, new: PackageSpec) -> DiffResult:
+def diff_packages(old: Package, new: Package) -> DiffResult:
     """Tables, schemas, rows and cells, text resources and package metadata."""
     result = DiffResult(old.descriptor.get("version"), new.descriptor.get("version"))
     changes = result.changes
@@ -164,7 +164,7 @@ def diff_packages(old: PackageSpec, new: PackageSpec) -> DiffResult:
         changes += schema_changes(old.tables[name], spec)
         key = _key(old.tables[name], spec)
         changes += row_changes(name, _rows(old, old_frames, name), _rows(new, new_frames, name), key)
-        if len(changes) == before and _digest(old, old.tables[name].path) != _digest(new, spec.path):
+        if len(changes) == before and _digest(old, old.tables[name].paths) != _digest(new, spec.paths):
             changes.append(Change("file_changed", "patch", name, detail=f"{spec.path} bytes differ, values do not"))
     changes += text_changes(old, new)
     changes += metadata_changes(old.descriptor, new.descriptor)
@@ -175,22 +175,24 @@ def _height(frames: dict, name: str) -> int:
     return frames[name].frame.height if name in frames else 0
 
 
-def _digest(pkg: PackageSpec, rel: str) -> str | None:
-    path = pkg.root / rel
-    return file_digest(path)[0] if path.is_file() else None
+def _digest(pkg: Package, paths: tuple[str, ...]) -> tuple | None:
+    try:
+        return tuple(file_digest(safeio.inside(pkg.root, rel))[0] for rel in paths)
+    except (FileNotFoundError, safeio.UnsafeInput):
+        return None
 
 
-def _rows(pkg: PackageSpec, frames: dict, name: str) -> list[dict]:
+def _rows(pkg: Package, frames: dict, name: str) -> list[dict]:
     if name not in frames:
         raise ValueError(f"{pkg.root}: table {name!r} cannot be read; validate the package first")
     return frames[name].frame.to_dicts()
 
 
-def _key(old: TableSpec, new: TableSpec) -> list[str]:
+def _key(old: Resource, new: Resource) -> list[str]:
     """Rows are matched by the new primary key (else the old one, else every common field)."""
-    common = [n for n in new.field_names if n in old.field_names]
+    common = [n for n in new.schema.names if n in old.schema.names]
     for spec in (new, old):
-        pk = as_list(spec.schema.get("primaryKey"))
+        pk = list(spec.schema.primary_key)
         if pk and set(pk) <= set(common):
             return pk
     return common
@@ -227,11 +229,11 @@ def _norm(value: Any) -> str | None:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
-def schema_changes(old: TableSpec, new: TableSpec) -> list[Change]:
+def schema_changes(old: Resource, new: Resource) -> list[Change]:
     """Fields added, removed, renamed, retyped, reordered; keys; constraints; field metadata."""
     t = new.name
-    before = {f["name"]: f for f in old.schema["fields"]}
-    after = {f["name"]: f for f in new.schema["fields"]}
+    before = {f.name: f.descriptor for f in old.schema.fields}
+    after = {f.name: f.descriptor for f in new.schema.fields}
     removed = [n for n in before if n not in after]
     added = [n for n in after if n not in before]
     out = []
@@ -250,8 +252,8 @@ def schema_changes(old: TableSpec, new: TableSpec) -> list[Change]:
         out.append(Change("fields_reordered", "major", t, old=common_old, new=common_new))
     for name in common_new:
         out += field_changes(t, before[name], after[name])
-    out += _schema_level(t, old.schema, new.schema)
-    out += _resource_level(t, old.resource, new.resource)
+    out += _schema_level(t, old.schema.descriptor, new.schema.descriptor)
+    out += _resource_level(t, old.descriptor, new.descriptor)
     return out
 
 
@@ -316,16 +318,16 @@ def _resource_level(table: str, old: dict, new: dict) -> list[Change]:
     return out
 
 
-def text_changes(old: PackageSpec, new: PackageSpec) -> list[Change]:
+def text_changes(old: Package, new: Package) -> list[Change]:
     """Source texts: added (minor), removed (major), edited (patch: a corrected transcription)."""
     out = [Change("text_removed", "major", detail=n) for n in old.texts if n not in new.texts]
     for name, spec in new.texts.items():
         if name not in old.texts:
             out.append(Change("text_added", "minor", detail=name))
         else:
-            if _digest(old, old.texts[name].path) != _digest(new, spec.path):
+            if _digest(old, old.texts[name].paths) != _digest(new, spec.paths):
                 out.append(Change("text_changed", "patch", detail=f"{name} ({spec.path})"))
-            for c in _resource_level(name, old.texts[name].resource, spec.resource):
+            for c in _resource_level(name, old.texts[name].descriptor, spec.descriptor):
                 out.append(replace(c, table=None, detail=f"{name}: {c.detail}"))
     return out
 
@@ -357,32 +359,35 @@ def check_version_bump(root: str | Path = ".") -> list[Finding]:
     """Findings (layer "release") when `version` is not bumped enough since the recorded last release,
     or when CHANGELOG.md has no entry for the current version."""
     root = Path(root)
-    pkg = load_package(root)
+    pkg = open_package(root)
     version = pkg.descriptor.get("version")
     out = []
     if parse_version(version) is None:
         msg = f"version {version!r} is not MAJOR.MINOR.PATCH"
-        return [Finding("release", "version-format", msg, "datapackage.json", field="version")]
+        return [Finding("version-format", msg, file=pkg.file, field="version", layer="release")]
     last = root / LAST_RELEASE
     if (last / "datapackage.json").is_file():
-        result = diff_packages(load_package(last), pkg)
+        result = diff_packages(open_package(last), pkg)
         needed, made = result.bump, bump_between(result.old_version or "", version)
         if BUMPS.index(made) < BUMPS.index(needed):
             reasons = "; ".join(c.to_text() for c in result.changes[:5])
             more = f" (and {len(result.changes) - 5} more)" if len(result.changes) > 5 else ""
             msg = (f"version {version} makes a {made} bump over the last release {result.old_version}, "
                    f"but the changes need a {needed} bump: {reasons}{more}")
-            out.append(Finding("release", "version-bump", msg, "datapackage.json", field="version"))
-    if not _changelog_has(root / "CHANGELOG.md", version):
-        out.append(Finding("release", "changelog", f"CHANGELOG.md has no entry for version {version}", "CHANGELOG.md"))
+            out.append(Finding("version-bump", msg, file=pkg.file, field="version", layer="release"))
+    if not _changelog_has(pkg.root, version):
+        message = f"CHANGELOG.md has no entry for version {version}"
+        out.append(Finding("changelog", message, file="CHANGELOG.md", layer="release"))
     return out
 
 
-def _changelog_has(path: Path, version: str) -> bool:
-    if not path.is_file():
+def _changelog_has(root: Path, version: str) -> bool:
+    try:
+        text = safeio.read_inside(root, "CHANGELOG.md").decode("utf-8", errors="replace")
+    except (FileNotFoundError, safeio.UnsafeInput):
         return False
     heading = re.compile(rf"^##\s+\[?v?{re.escape(version)}\]?(\s|$)", re.MULTILINE)
-    return bool(heading.search(path.read_text(encoding="utf-8")))
+    return bool(heading.search(text))
 
 
 def record_release(root: str | Path = ".") -> Path:
@@ -390,6 +395,8 @@ def record_release(root: str | Path = ".") -> Path:
     root = Path(root)
     target = root / LAST_RELEASE
     target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.parent.resolve().is_relative_to(root.resolve()) or target.is_symlink():
+        raise ValueError(f"{target} leads outside the package; refusing to write there")
     stage = Path(tempfile.mkdtemp(prefix=".last.", dir=target.parent))
     stage.chmod(0o755)  # mkdtemp makes it private; the record is an ordinary folder
     try:

@@ -13,27 +13,13 @@ with `groupChar`, `decimalChar` or `bareNumber: false` are refused (ExportError)
 from __future__ import annotations
 
 import json
-import os
-import sys
-from collections.abc import Callable
-from dataclasses import asdict
+import re
 from pathlib import Path
 
-import polars as pl
-
-from cbj_figures.descriptor import PackageSpec, TableSpec, as_list, load_package
-from cbj_figures.report import Finding
-from cbj_figures.tables import (
-    CAP,
-    FALSE_VALUES,
-    TRUE_VALUES,
-    LoadedTable,
-    cast_expr,
-    cast_values,
-    missing_values,
-    partial_date,
-    read_tables,
-)
+from cbj_figures import safeio
+from cbj_figures.findings import Finding
+from cbj_figures.package import Package, Resource, open_package
+from cbj_figures.schema import Field, Schema
 
 PANDERA_DIR = "validators/pandera"
 GE_DIR = "validators/great_expectations"
@@ -56,44 +42,45 @@ STRING_FORMATS = {
 }
 STRPTIME = {"date": "%Y-%m-%d", "datetime": "%Y-%m-%dT%H:%M:%S", "time": "%H:%M:%S"}
 NUMERIC = ("integer", "number", "year")
+EXPORTED = ("string", "integer", "number", "boolean", "date", "datetime", "time", "year", "yearmonth", "any")
+TRUE_VALUES = ["true", "True", "TRUE", "1"]
+FALSE_VALUES = ["false", "False", "FALSE", "0"]
+SAFE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")  # a table name that is also a safe file name
 
 
 class ExportError(Exception):
     """A Table Schema feature the exports cannot mirror faithfully."""
 
 
-def _kind(field: dict) -> str:
-    kind = field.get("type", "string")
-    if kind in ("integer", "number") and (
-        {"groupChar", "decimalChar"} & field.keys() or field.get("bareNumber") is False
+def _kind(field: Field) -> str:
+    if field.type in ("integer", "number") and (
+        {"groupChar", "decimalChar"} & field.descriptor.keys() or field.get("bareNumber") is False
     ):
-        raise ExportError(f"field {field['name']!r}: groupChar/decimalChar/bareNumber are not exported")
-    return kind
+        raise ExportError(f"field {field.name!r}: groupChar/decimalChar/bareNumber are not exported")
+    if field.type not in EXPORTED:
+        raise ExportError(f"field {field.name!r}: type {field.type!r} is not exported")
+    return field.type
 
 
-def _lexical(field: dict) -> str | None:
+def _lexical(field: Field) -> str | None:
     """Full-match regex of a valid cell, or None when the type has no textual check (date formats, any)."""
-    kind, fmt = _kind(field), field.get("format")
+    kind, fmt = _kind(field), field.format
     if kind == "string":
         return STRING_FORMATS.get(fmt)
-    if kind in STRPTIME and fmt not in (None, "default"):
+    if kind in STRPTIME and fmt != "default":
         return None
     return LEXICAL.get(kind)
 
 
-def _strptime(field: dict) -> str | None:
-    kind, fmt = field.get("type"), field.get("format")
+def _strptime(field: Field) -> str | None:
+    kind, fmt = field.type, field.format
     if kind not in STRPTIME or fmt == "any":
         return None
-    return STRPTIME[kind] if fmt in (None, "default") else fmt
+    return STRPTIME[kind] if fmt == "default" else fmt
 
 
-def _pk(schema: dict) -> list[str]:
-    return as_list(schema.get("primaryKey"))
-
-
-def _nullable(field: dict, schema: dict) -> bool:
-    return not field.get("constraints", {}).get("required") and field["name"] not in _pk(schema)
+def _nullable(field: Field, schema: Schema | None) -> bool:
+    return not field.required and (schema is None or field.name not in schema.primary_key)
 
 
 # ---------------------------------------------------------------- pandera (pandas) module
@@ -130,9 +117,9 @@ def _call(func: str, args: list[object], indent: int, **kwargs: object) -> str:
     return f"{func}(\n{''.join(lines)}{' ' * indent})"
 
 
-def _pandas_checks(field: dict, indent: int) -> list[str]:
+def _pandas_checks(field: Field, indent: int) -> list[str]:
     """The `pa.Check(...)` expressions of one field, as source text."""
-    kind, c, out = _kind(field), field.get("constraints", {}), []
+    kind, c, out = _kind(field), field.constraints, []
 
     def check(func: str, *args: object, **kwargs: object) -> None:
         out.append(_call(func, list(args), indent, **kwargs))
@@ -140,7 +127,7 @@ def _pandas_checks(field: dict, indent: int) -> list[str]:
     if (rx := _lexical(field)) is not None:
         check("pa.Check", _Code(f"lambda s: s.str.fullmatch({_py(rx)})"), name="type", error="type")
     if kind == "boolean":
-        values = field.get("trueValues", TRUE_VALUES) + field.get("falseValues", FALSE_VALUES)
+        values = list(field.get("trueValues", TRUE_VALUES)) + list(field.get("falseValues", FALSE_VALUES))
         check("pa.Check.isin", values, name="type", error="type")
     if (fmt := _strptime(field)) and kind != "datetime":
         check("pa.Check", _Code(f"lambda s: _dates(s, {_py(fmt)}).notna()"), name="type", error="type")
@@ -161,14 +148,14 @@ def _pandas_checks(field: dict, indent: int) -> list[str]:
                 "pa.Check", _Code(f"lambda s: _bound(_dates(s, {_py(fmt)}), {_py(op)}, {bound})"), name=rule, error=rule
             )
         else:
-            raise ExportError(f"field {field['name']!r}: {rule} on type {kind!r} is not exported")
+            raise ExportError(f"field {field.name!r}: {rule} on type {kind!r} is not exported")
     if kind == "string" and ("minLength" in c or "maxLength" in c):
         check("pa.Check.str_length", min_value=c.get("minLength"), max_value=c.get("maxLength"), error="length")
     if kind == "string" and "pattern" in c:  # str_matches is re.match: anchored at the start only
         check("pa.Check.str_matches", "(?:" + c["pattern"] + r")\Z", name="pattern", error="pattern")
     if field.get("partialDate"):
         check("pa.Check", _Code("lambda s: _partial_dates(s).notna()"), name="partialDate", error="partialDate")
-    if c.get("unique") and _nullable(field, {}):  # Column(unique=True) would count missing values as duplicates
+    if c.get("unique") and _nullable(field, None):  # Column(unique=True) would count missing values as duplicates
         check("pa.Check", _Code("lambda s: ~s.duplicated(keep=False)"), name="unique", error="unique")
     return out
 
@@ -233,15 +220,15 @@ schema = pa.DataFrameSchema(
 '''
 
 
-def pandera_module(spec: TableSpec) -> str:
+def pandera_module(spec: Resource) -> str:
     """Source of `validators/pandera/<table>.py`: importable with only pandas and pandera installed."""
     schema, columns = spec.schema, []
-    for f in schema["fields"]:
+    for f in schema.fields:
         checks = "".join(f"                {c},\n" for c in _pandas_checks(f, 16))
         checks = f"[\n{checks}            ]" if checks else "[]"
-        unique = bool(f.get("constraints", {}).get("unique")) and not _nullable(f, {})
+        unique = f.unique and not _nullable(f, None)
         columns.append(
-            f"        {_py(f['name'])}: pa.Column(\n"
+            f"        {_py(f.name)}: pa.Column(\n"
             f"            str,\n"
             f"            checks={checks},\n"
             f"            nullable={_nullable(f, schema)},\n"
@@ -251,105 +238,12 @@ def pandera_module(spec: TableSpec) -> str:
     return MODULE.format(
         name=spec.name,
         name_literal=_py(spec.name),
-        schema_path=spec.schema_path,
+        schema_path=spec.schema_file or "datapackage.json",
         path=spec.path,
-        missing=_py(missing_values(schema)),
+        missing=_py(list(schema.missing_values)),
         columns="".join(columns),
-        unique=_py(_pk(schema) or None),
+        unique=_py(list(schema.primary_key) or None),
     )
-
-
-# ---------------------------------------------------------------- pandera (polars) in memory
-
-
-def _expr_check(name: str, make: Callable[[pl.Expr], pl.Expr], error: str | None = None):
-    """A pandera polars Check from a column expression (missing values always pass)."""
-    import pandera.polars as pap
-
-    def check(data) -> pl.LazyFrame:
-        col = pl.col(data.key)
-        return data.lazyframe.select(col.is_null() | make(col).fill_null(False))
-
-    return pap.Check(check, name=name, error=error)
-
-
-def pandera_schema(table_schema: dict):
-    """An in-memory pandera (polars backend) schema of the text frame, missing values as null.
-
-    Same rules as the generated pandas module; polars because it checks 1M rows in well under
-    a second where pandas' per-cell regex and parsing take several.
-    """
-    import pandera.polars as pap
-
-    pk = _pk(table_schema)
-    columns = {}
-    for f in table_schema["fields"]:
-        kind, c, checks = _kind(f), f.get("constraints", {}), []
-        if kind != "string" or f.get("format") in STRING_FORMATS:
-            checks.append(_expr_check("type", lambda e, f=f: cast_expr(f, e).is_not_null(), kind))
-        if "enum" in c:
-            allowed = [v for v in cast_values(f, c["enum"]) if v is not None]
-            checks.append(_expr_check("enum", lambda e, f=f, a=allowed: cast_expr(f, e).is_in(a)))
-        for rule, op in (("minimum", "ge"), ("maximum", "le"), ("exclusiveMinimum", "gt"), ("exclusiveMaximum", "lt")):
-            if rule in c and (bound := cast_values(f, [c[rule]])[0]) is not None:
-                checks.append(_expr_check(rule, lambda e, f=f, op=op, b=bound: getattr(cast_expr(f, e), op)(b)))
-        if kind == "string" and "minLength" in c:
-            checks.append(_expr_check("minLength", lambda e, n=c["minLength"]: e.str.len_chars() >= n))
-        if kind == "string" and "maxLength" in c:
-            checks.append(_expr_check("maxLength", lambda e, n=c["maxLength"]: e.str.len_chars() <= n))
-        if kind == "string" and "pattern" in c:
-            checks.append(_expr_check("pattern", lambda e, p=c["pattern"]: e.str.contains(f"^(?:{p})$")))
-        if f.get("partialDate"):
-            checks.append(_expr_check("partialDate", lambda e: partial_date(e).is_not_null()))
-        if c.get("unique"):
-            checks.append(_expr_check("unique", lambda e: ~e.is_duplicated()))
-        columns[f["name"]] = pap.Column(pl.Utf8, checks=checks, nullable=_nullable(f, table_schema))
-    return pap.DataFrameSchema(columns, strict=True, ordered=True, unique=pk or None)
-
-
-def text_frame(t: LoadedTable) -> pl.DataFrame:
-    """The cells as written with the schema's missing values as null (what both exports validate)."""
-    missing = missing_values(t.spec.schema)
-    return t.text.with_columns(pl.when(~pl.col(n).is_in(missing)).then(pl.col(n)).alias(n) for n in t.text.columns)
-
-
-_RULES = {"not_nullable": "required", "field_uniqueness": "unique", "multiple_fields_uniqueness": "primary-key"}
-
-
-def run_pandera(tables: dict[str, LoadedTable]) -> list[Finding]:
-    """Layer "pandera": each readable table against its in-memory pandera schema, located by line."""
-    import pandera.polars as pap
-
-    out: list[Finding] = []
-    for t in tables.values():
-        try:
-            pap_schema = pandera_schema(t.spec.schema)
-            pap_schema.validate(text_frame(t), lazy=True)
-        except ExportError as e:
-            out.append(Finding("pandera", "unsupported", str(e), file=t.spec.schema_path))
-        except pap.errors.SchemaErrors as e:
-            out += _pandera_findings(t, e.failure_cases)
-    return out
-
-
-def _pandera_findings(t: LoadedTable, cases: pl.DataFrame) -> list[Finding]:
-    out: list[Finding] = []
-    counts: dict[tuple, int] = {}
-    pk = ",".join(_pk(t.spec.schema))
-    for row in cases.iter_rows(named=True):
-        rule = _RULES.get(row["check"], row["check"])
-        field = row["column"] or (pk if rule == "primary-key" else None)
-        key = (rule, field)
-        counts[key] = counts.get(key, 0) + 1
-        if counts[key] > CAP:
-            continue
-        line = t.lines[row["index"]] if row["index"] is not None else None
-        msg = f"{row['failure_case']!r} fails pandera check {row['check']!r}"
-        out.append(Finding("pandera", rule, msg, file=t.spec.path, line=line, field=field))
-    for (rule, field), n in counts.items():
-        if n > CAP:
-            out.append(Finding("pandera", rule, f"... and {n - CAP} more failures", file=t.spec.path, field=field))
-    return out
 
 
 # ---------------------------------------------------------------- Great Expectations suites
@@ -359,16 +253,16 @@ def _expect(kind: str, **kwargs: object) -> dict:
     return {"type": kind, "kwargs": kwargs, "meta": {}, "severity": "critical"}
 
 
-def ge_suite(spec: TableSpec) -> dict:
+def ge_suite(spec: Resource) -> dict:
     """An ExpectationSuite (to_json_dict shape) mirroring the Table Schema.
 
     Meant for the frame `ge_frame` builds: text, with integer/number/year columns converted to
     pandas Int64/Float64 when every cell is a valid number (GE compares those numerically).
     """
     schema, exps = spec.schema, []
-    exps.append(_expect("expect_table_columns_to_match_ordered_list", column_list=spec.field_names))
-    for f in schema["fields"]:
-        name, kind, c = f["name"], _kind(f), f.get("constraints", {})
+    exps.append(_expect("expect_table_columns_to_match_ordered_list", column_list=schema.names))
+    for f in schema.fields:
+        name, kind, c = f.name, _kind(f), f.constraints
         if not _nullable(f, schema):
             exps.append(_expect("expect_column_values_to_not_be_null", column=name))
         if kind in ("integer", "year"):  # GE names pandas extension dtypes by class: "Int64Dtype"
@@ -380,7 +274,7 @@ def ge_suite(spec: TableSpec) -> dict:
                 _expect("expect_column_values_to_be_in_type_list", column=name, type_list=["Float64Dtype", "float64"])
             )
         elif kind == "boolean":
-            values = f.get("trueValues", TRUE_VALUES) + f.get("falseValues", FALSE_VALUES)
+            values = list(f.get("trueValues", TRUE_VALUES)) + list(f.get("falseValues", FALSE_VALUES))
             exps.append(_expect("expect_column_values_to_be_in_set", column=name, value_set=values))
         elif (rx := _lexical(f)) is not None:
             exps.append(_expect("expect_column_values_to_match_regex", column=name, regex=f"^(?:{rx})$"))
@@ -417,163 +311,78 @@ def ge_suite(spec: TableSpec) -> dict:
             )
         if kind == "string" and "pattern" in c:
             exps.append(_expect("expect_column_values_to_match_regex", column=name, regex=f"^(?:{c['pattern']})$"))
-    if len(pk := _pk(schema)) > 1:
+    if len(pk := list(schema.primary_key)) > 1:
         exps.append(_expect("expect_compound_columns_to_be_unique", column_list=pk))
     elif pk and not any(
         e["type"] == "expect_column_values_to_be_unique" and e["kwargs"]["column"] == pk[0] for e in exps
     ):
         exps.append(_expect("expect_column_values_to_be_unique", column=pk[0]))
     meta = {
-        "generated_from": spec.schema_path,
+        "generated_from": spec.schema_file or "datapackage.json",
         "note": "generated — do not edit; regenerate with `cbj-figures export`",
         "loader": "pandas.read_csv(path, dtype=str, keep_default_na=False, na_values=missing_values); "
         "then integer/number/year columns whose cells all match their lexical form -> Int64/Float64",
-        "missing_values": missing_values(schema),
+        "missing_values": list(schema.missing_values),
     }
     return {"name": spec.name, "id": None, "expectations": exps, "meta": meta, "notes": None}
-
-
-def ge_frame(path: Path, table_schema: dict):
-    """The pandas frame the suites expect (see `ge_suite`); a column with a bad number stays text."""
-    import pandas as pd
-
-    df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=missing_values(table_schema))
-    for f in table_schema["fields"]:
-        kind, name = f.get("type"), f["name"]
-        if kind in NUMERIC and name in df.columns:
-            s = df[name]
-            if (s.isna() | s.str.fullmatch(LEXICAL[kind])).all():
-                df[name] = pd.to_numeric(s).astype("Float64" if kind == "number" else "Int64")
-    return df
-
-
-def run_ge(pkg: PackageSpec, tables: dict[str, LoadedTable]) -> list[Finding]:
-    """Layer "great_expectations": every suite against its CSV, in an ephemeral context (nothing written)."""
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # no usage statistics over the network
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-
-    ctx = gx.get_context(mode="ephemeral")
-    ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
-    source = ctx.data_sources.add_pandas("package")
-    out: list[Finding] = []
-    for name, t in tables.items():
-        try:
-            suite_dict = ge_suite(t.spec)
-        except ExportError as e:
-            out.append(Finding("great_expectations", "unsupported", str(e), file=t.spec.schema_path))
-            continue
-        df = ge_frame(pkg.root / t.spec.path, t.spec.schema)
-        batch = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe("all")
-        suite = gx.ExpectationSuite(name=name, expectations=suite_dict["expectations"], meta=suite_dict["meta"])
-        result = batch.get_batch(batch_parameters={"dataframe": df}).validate(suite, result_format="COMPLETE")
-        located = len(df) == len(t.lines)  # blank rows, dropped by the tables layer, would shift lines
-        for r in result.results:
-            if r.success:
-                continue
-            cfg = r.expectation_config
-            field = cfg.kwargs.get("column") or ",".join(cfg.kwargs.get("column_list", []))
-            rule = cfg.type.removeprefix("expect_")
-            if raised := _exception(r.exception_info):
-                msg = f"{cfg.type} raised: {raised}"
-                out.append(Finding("great_expectations", rule, msg, file=t.spec.path, field=field))
-                continue
-            idx = r.result.get("unexpected_index_list") or []
-            values = r.result.get("unexpected_list") or []
-            for k, i in enumerate(idx[:CAP]):
-                value = values[k] if k < len(values) else None
-                line = int(t.lines[i]) if located and isinstance(i, int) else None
-                out.append(
-                    Finding(
-                        "great_expectations",
-                        rule,
-                        f"{value!r} fails {cfg.type}",
-                        file=t.spec.path,
-                        line=line,
-                        field=field,
-                    )
-                )
-            if len(idx) > CAP:
-                out.append(
-                    Finding("great_expectations", rule, f"... and {len(idx) - CAP} more", file=t.spec.path, field=field)
-                )
-            if not idx:
-                observed = r.result.get("observed_value")
-                out.append(
-                    Finding(
-                        "great_expectations",
-                        rule,
-                        f"{cfg.type} failed (observed {observed!r})",
-                        file=t.spec.path,
-                        field=field,
-                    )
-                )
-    return out
-
-
-def _exception(info: dict | None) -> str | None:
-    """GE 1.x nests exception info by metric id; older shapes have it flat."""
-    if not info:
-        return None
-    for item in [info, *[v for v in info.values() if isinstance(v, dict)]]:
-        if item.get("raised_exception"):
-            return str(item.get("exception_message"))
-    return None
 
 
 # ---------------------------------------------------------------- writing and staleness
 
 
-def generated(pkg: PackageSpec) -> dict[str, str]:
+def generated(pkg: Package) -> dict[str, str]:
     """Every export file (relative path -> content), deterministic: sorted, stable formatting."""
     files = {}
     for name in sorted(pkg.tables):
-        spec = pkg.tables[name]
-        files[f"{PANDERA_DIR}/{name}.py"] = pandera_module(spec)
-        files[f"{GE_DIR}/{name}.json"] = json.dumps(ge_suite(spec), ensure_ascii=False, indent=2) + "\n"
+        res = pkg.tables[name]
+        if res.schema is None:
+            continue
+        if not SAFE_NAME.match(name):
+            raise ExportError(f"table name {name!r} is not a safe file name ([a-z0-9._-]): not exported")
+        files[f"{PANDERA_DIR}/{name}.py"] = pandera_module(res)
+        files[f"{GE_DIR}/{name}.json"] = json.dumps(ge_suite(res), ensure_ascii=False, indent=2) + "\n"
     return files
 
 
 def export(root: Path) -> list[str]:
-    """Write the exports for the package at `root`; returns the paths written (relative)."""
-    root = Path(root)
-    files = generated(load_package(root))
+    """Write the exports for the package at `root` (inside its validators/ only); the paths written."""
+    pkg = open_package(root)
+    files = generated(pkg)
+    folder = pkg.root / "validators"
     for rel, content in files.items():
-        path = root / rel
+        path = pkg.root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content, encoding="utf-8", newline="\n")
+        safeio.atomic_write(path, content, within=folder)
     return sorted(files)
 
 
-def stale_exports(root: Path) -> list[Finding]:
+def stale_exports(pkg: Package) -> list[Finding]:
     """Exports that differ from what the schemas generate now (missing, changed or orphaned); writes nothing.
 
     A package that ships no validators/ folder has no exports to keep in step.
     """
-    root = Path(root)
+    root = pkg.root
     if not (root / "validators").is_dir():
         return []
-    pkg = load_package(root)
     try:
         files = generated(pkg)
     except ExportError as e:
-        return [Finding("descriptor", "unsupported", str(e))]
+        return [Finding("unsupported", str(e), layer="conventions")]
     out = []
     for rel, content in files.items():
-        path = root / rel
-        if not path.is_file():
-            out.append(Finding("descriptor", "stale-export", "export missing: run `cbj-figures export`", file=rel))
-        elif path.read_text(encoding="utf-8") != content:
-            out.append(Finding("descriptor", "stale-export", "export differs from its schema: re-export", file=rel))
+        try:
+            current = safeio.read_inside(root, rel).decode("utf-8")
+        except FileNotFoundError:
+            out.append(Finding("stale-export", "export missing: run `cbj-figures export`", file=rel))
+            continue
+        except (safeio.UnsafeInput, UnicodeDecodeError) as e:
+            out.append(Finding("stale-export", f"export unreadable: {e}", file=rel))
+            continue
+        if current != content:
+            out.append(Finding("stale-export", "export differs from its schema: re-export", file=rel))
     for folder, ext in ((PANDERA_DIR, "py"), (GE_DIR, "json")):
         for path in sorted((root / folder).glob(f"*.{ext}")):
             rel = path.relative_to(root).as_posix()
             if rel not in files and path.name != "__init__.py":
-                out.append(Finding("descriptor", "stale-export", "export of no table (schema removed?)", file=rel))
+                out.append(Finding("stale-export", "export of no table (schema removed?)", file=rel))
     return out
-
-
-if __name__ == "__main__" and sys.argv[1:2] == ["--pandera"]:  # the second process of run_pandera_beside
-    _tables, _ = read_tables(load_package(Path(sys.argv[2])))
-    print(json.dumps([asdict(f) for f in run_pandera(_tables)], ensure_ascii=False), flush=True)
-    os._exit(0)  # no interpreter teardown: the findings are out (see cli.run)

@@ -27,10 +27,9 @@ from typing import Any
 
 import polars as pl
 
+from .findings import Finding
 from .printed import UNITS, ScaledFigures, decimal_column, parse_column
-from .report import Finding
 from .rulefile import (
-    CAP,
     LAYER,
     OP_WORDS,
     FigureIndex,
@@ -53,7 +52,7 @@ def compile_group_sum(item: dict, idx: FigureIndex, rid: str, line: int | None) 
     if not isinstance(table, str) or table not in idx.tables:
         idx.unknown_table(table, f"rule {rid!r}: unknown table {table!r}", line_of(item, "table", line))
     columns = idx.columns[table]
-    schema_fields = {f["name"]: f for f in idx.tables[table].spec.schema.get("fields", []) if isinstance(f, dict)}
+    schema_fields = {f.name: f.descriptor for f in idx.tables[table].schema.fields}
 
     def known_field(name: Any, what: str, where: int | None) -> str:
         if not isinstance(name, str) or name not in columns:
@@ -160,21 +159,20 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _capped(findings: list[Finding], extra: int, rule: str, what: str, file: str | None, fld: str | None) -> None:
-    if extra > 0:
-        findings.append(Finding(LAYER, rule, f"... and {extra:,} more {what}", file=file, field=fld))
-
-
 def eval_group_sum(rule: Rule, g: GroupSum, tables: Tables) -> tuple[list[Finding], str, str]:
     """Every group at once; returns (failures, computed summary, printed summary)."""
     t = tables[g.table]
-    frame, path = t.frame, t.spec.path
-    lines = t.lines if isinstance(t.lines, pl.Series) else pl.Series("line", list(t.lines), dtype=pl.Int64)
+    frame, path = t.frame, t.path
+    lines = t.lines if t.lines is not None else t.rows
     out: list[Finding] = []
     desc = rule.description or rule.kind
 
+    def fail(code: str, message: str, line: int | None, fld: str | None, **kw: str) -> None:
+        out.append(Finding(code, message, file=path, line=line, field=fld, layer=LAYER, rule=rule.id, **kw))
+
     def at_rule(message: str, key: str) -> tuple[list[Finding], str, str]:
-        out.append(Finding(LAYER, rule.id, message, file=rule.file, line=g.lines.get(key) or rule.line))
+        out.append(Finding("rule-error", message, file=rule.file, line=g.lines.get(key) or rule.line, layer=LAYER,
+                           rule=rule.id))
         return out, "not evaluated", "not evaluated"
 
     where = _filter_expr(g.where, frame.schema)
@@ -184,19 +182,9 @@ def eval_group_sum(rule: Rule, g: GroupSum, tables: Tables) -> tuple[list[Findin
     )
     both = sel["_part"] & sel["_total"]
     if both.any():
-        rows = both.arg_true()
-        for i in rows[:CAP].to_list():
-            out.append(
-                Finding(
-                    LAYER,
-                    rule.id,
-                    f"row is selected by both 'parts' {g.parts} and 'total' {g.total}",
-                    file=path,
-                    line=int(lines[i]),
-                    field=g.group_by[0],
-                )
-            )
-        _capped(out, len(rows) - CAP, rule.id, "rows selected by both filters", path, g.group_by[0])
+        for i in both.arg_true().to_list():
+            message = f"row is selected by both 'parts' {g.parts} and 'total' {g.total}"
+            fail("rule-error", message, int(lines[i]), g.group_by[0])
         return out, "not evaluated", "not evaluated"
     for key, f in (("parts", g.parts), ("total", g.total)):
         if not sel["_" + key.rstrip("s")].any():
@@ -217,11 +205,9 @@ def eval_group_sum(rule: Rule, g: GroupSum, tables: Tables) -> tuple[list[Findin
         _ok=figs["present"] & figs["error"].is_null(), _lo=figs["lo"], _hi=figs["hi"], _error=figs["error"]
     )
     unreadable = sub.filter(~pl.col("_ok"))
-    for row in unreadable.head(CAP).iter_rows(named=True):
+    for row in unreadable.iter_rows(named=True):
         why = row["_error"] or "no figure (the value or its printed text is missing)"
-        fld = g.spec.get("printed") or g.field
-        out.append(Finding(LAYER, rule.id, f"cannot evaluate: {why}", file=path, line=row["_line"], field=fld))
-    _capped(out, unreadable.height - CAP, rule.id, "unreadable figures", path, g.field)
+        fail("rule-error", f"cannot evaluate: {why}", row["_line"], g.spec.get("printed") or g.field)
 
     part, tot = pl.col("_part"), ~pl.col("_part")
     groups = sub.group_by(list(g.group_by), maintain_order=True).agg(
@@ -249,42 +235,28 @@ def eval_group_sum(rule: Rule, g: GroupSum, tables: Tables) -> tuple[list[Findin
         return ", ".join(f"{k}={row[k]}" for k in g.group_by)
 
     twice = groups.filter(pl.col("n_totals") > 1)
-    for row in twice.head(CAP).iter_rows(named=True):
+    for row in twice.iter_rows(named=True):
         a, b = row["t_lines"]
         msg = f"group {label(row)} has {row['n_totals']} rows matching 'total' {g.total} (lines {a}, {b}, ...)"
-        out.append(Finding(LAYER, rule.id, msg, file=path, line=b, field=g.field))
-    _capped(out, twice.height - CAP, rule.id, "groups with several totals", path, g.field)
+        fail("rule-failed", msg, b, g.field)
     incomplete = groups.filter((pl.col("n_parts") == 0) | (pl.col("n_totals") == 0))
     if g.complete:
-        for row in incomplete.head(CAP).iter_rows(named=True):
+        for row in incomplete.iter_rows(named=True):
             missing = "no total row" if row["n_totals"] == 0 else "no part rows"
             msg = f"group {label(row)} has {missing} (the rule is 'complete')"
-            out.append(Finding(LAYER, rule.id, msg, file=path, line=row["first_line"], field=g.field))
-        _capped(out, incomplete.height - CAP, rule.id, "incomplete groups", path, g.field)
+            fail("rule-failed", msg, row["first_line"], g.field)
 
     failing = groups.filter(pl.col("_checked") & ~pl.col("_holds"))
     has_ids = "figure_id" in frame.columns
     printed_field = g.spec.get("printed")
-    for row in failing.head(CAP).iter_rows(named=True):
+    for row in failing.iter_rows(named=True):
         computed = scaled.interval(None if row["lo_inf"] else row["lo"], None if row["hi_inf"] else row["hi"])
         printed = scaled.interval(row["t_lo"], row["t_hi"])
         cells = frame.row(row["t_row"], named=True)
         text = f" ({cells[printed_field]})" if printed_field else ""
         what = f"{g.table}/{cells['figure_id']}{text}" if has_ids else f"the total{text}"
         msg = f"{desc}: computed {computed} {OP_WORDS['meets']} {what} {printed} (group {label(row)})"
-        out.append(
-            Finding(
-                LAYER,
-                rule.id,
-                msg,
-                file=path,
-                line=row["t_line"],
-                field=g.field,
-                computed=str(computed),
-                printed=str(printed),
-            )
-        )
-    _capped(out, failing.height - CAP, rule.id, "groups whose parts do not meet their total", path, g.field)
+        fail("rule-failed", msg, row["t_line"], g.field, computed=str(computed), printed=str(printed))
 
     n_checked = int(groups["_checked"].sum())
     n_hold = int(groups["_holds"].sum())
@@ -314,9 +286,4 @@ def _figures(t: LoadedTableLike, g: GroupSum, rows: pl.Series) -> ScaledFigures:
         qcol = g.spec.get("qualifier")
         qualifier = column(frame.get_column(qcol)) if qcol else None
         return parse_column(printed, qualifier, g.spec["unit"])
-    text = getattr(t, "text", None)
-    if text is not None and g.field in text.columns:
-        cells = column(text.get_column(g.field))
-    else:
-        cells = column(frame.get_column(g.field)).cast(pl.Utf8)
-    return decimal_column(cells)
+    return decimal_column(column(t.text.get_column(g.field)))

@@ -1,50 +1,26 @@
 """Downstream loading: a table with its schema's types, after every file is checked against its hash.
 
 Readers get the data they can trust: a release is refused when any file differs from the
-descriptor's sha256 (or from `SHA256SUMS`), so a tampered or truncated download never loads.
+descriptor's sha256 (or from `SHA256SUMS`), so a tampered or truncated download never loads. A
+release from elsewhere is input like any package: a zip is checked against `known_hash` before
+it is opened, its members before anything is extracted, and every path stays inside it. Only
+`LoadError` (and its subclasses) leaves `load()`.
 """
 
 from __future__ import annotations
 
 import importlib.resources
-import json
-import shutil
 import tempfile
-import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-import polars as pl
-
-from cbj_figures.descriptor import file_digest
-
-if TYPE_CHECKING:
-    import pandas as pd
-
-    from cbj_figures.descriptor import PackageSpec, TableSpec
+from cbj_figures import safeio
+from cbj_figures.descriptor import HASHES, file_digest
 
 SUMS = "SHA256SUMS"
-_POLARS = {
-    "string": pl.Utf8,
-    "integer": pl.Int64,
-    "year": pl.Int64,
-    "number": pl.Float64,
-    "boolean": pl.Boolean,
-    "date": pl.Date,
-    "datetime": pl.Datetime("us"),
-    "time": pl.Time,
-}
-_PANDAS = {
-    "string": "string",
-    "integer": "Int64",
-    "year": "Int64",
-    "number": "Float64",
-    "boolean": "boolean",
-    "date": "datetime64[ns]",
-    "datetime": "datetime64[ns]",
-}
+MAX_RELEASE = 2 * 2**30  # what a release zip may unpack to
 
 
 class LoadError(ValueError):
@@ -55,7 +31,7 @@ class IntegrityError(LoadError):
     """A file differs from the hash the descriptor records for it: it was changed or damaged."""
 
     def __init__(self, file: str, expected: str, actual: str):
-        super().__init__(f"{file}: sha256 {actual} does not match the recorded {expected}; refusing to load it")
+        super().__init__(f"{file}: {actual} does not match the recorded {expected}; refusing to load it")
         self.file, self.expected, self.actual = file, expected, actual
 
 
@@ -71,39 +47,20 @@ class VersionMismatchError(LoadError):
     """The package found is not the version asked for."""
 
 
-def resource_paths(resource: dict) -> list[str]:
-    """The local data files of a resource (`path` may be a string or a list in Data Package v2)."""
-    path = resource.get("path")
-    paths = path if isinstance(path, list) else [path] if path else []
-    return [p for p in paths if "://" not in p]
-
-
-def package_files(pkg: PackageSpec) -> list[str]:
-    """Every file that makes up the package, relative and sorted: descriptor, schemas, data files."""
-    files = {"datapackage.json"}
-    for spec in pkg.tables.values():
-        files.add(spec.schema_path)
-    for resource in pkg.descriptor.get("resources", []):
-        files.update(resource_paths(resource))
-    return sorted(files)
-
-
-def copy_package(root: Path, dest: Path) -> Path:
-    """Copy the package's own files (descriptor, schemas, data files) from `root` into `dest`."""
-    from cbj_figures.descriptor import load_package
-
-    for rel in package_files(load_package(Path(root))):
-        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(Path(root) / rel, dest / rel)
-    return dest
-
-
 def data_root() -> Path:
     """The bundled package: `cbj_figures/_data` in an installed wheel, else the source checkout's root."""
     bundled = importlib.resources.files("cbj_figures") / "_data"
     if (bundled / "datapackage.json").is_file():
         return Path(str(bundled))
     return Path(__file__).resolve().parents[1]
+
+
+def _hash(value: str) -> tuple[str, str]:
+    algorithm, _, expected = value.rpartition(":")
+    algorithm = (algorithm or "sha256").lower()
+    if algorithm not in HASHES:
+        raise LoadError(f"hash algorithm {algorithm!r} is not one of {', '.join(HASHES)}")
+    return algorithm, expected.lower()
 
 
 def verify(root: Path, descriptor: dict, *, require_hashes: bool) -> None:
@@ -113,28 +70,39 @@ def verify(root: Path, descriptor: dict, *, require_hashes: bool) -> None:
     record a hash for every data file and carry SHA256SUMS, which also covers schemas and the descriptor.
     """
     for resource in descriptor.get("resources", []):
+        if not isinstance(resource, dict):
+            raise LoadError("a resource of the descriptor is not an object")
         recorded = resource.get("hash")
-        for rel in resource_paths(resource):
-            if not recorded:
+        paths = resource.get("path")
+        for rel in paths if isinstance(paths, list) else [paths] if paths else []:
+            if not isinstance(rel, str) or "://" in rel:
+                continue
+            if not isinstance(recorded, str) or not recorded:
                 if require_hashes:
                     raise LoadError(f"{rel}: the descriptor records no hash for resource {resource.get('name')!r}")
                 continue
-            algorithm, _, expected = recorded.rpartition(":")
-            _check(root, rel, (algorithm or "md5").lower(), expected.lower())
-    sums = root / SUMS
-    if sums.is_file():
-        for line in sums.read_text(encoding="utf-8").splitlines():
-            expected, _, rel = line.partition("  ")
-            if rel:
-                _check(root, rel, "sha256", expected)
-    elif require_hashes:
-        raise LoadError(f"{root}: a release must hold {SUMS}")
+            _check(root, rel, *_hash(recorded))
+    try:
+        sums = safeio.read_inside(root, SUMS).decode("utf-8")
+    except FileNotFoundError:
+        if require_hashes:
+            raise LoadError(f"{root}: a release must hold {SUMS}") from None
+        return
+    except (safeio.UnsafeInput, UnicodeDecodeError) as e:
+        raise LoadError(f"{SUMS}: {e}") from None
+    for line in sums.splitlines():
+        expected, _, rel = line.partition("  ")
+        if rel:
+            _check(root, rel, "sha256", expected)
 
 
 def _check(root: Path, rel: str, algorithm: str, expected: str) -> None:
-    path = root / rel
-    if not path.is_file():
-        raise IntegrityError(rel, expected, "<missing file>")
+    try:
+        path = safeio.inside(root, rel)
+    except FileNotFoundError:
+        raise IntegrityError(rel, expected, "<missing file>") from None
+    except safeio.UnsafeInput as e:
+        raise LoadError(f"{rel}: {e.message}") from None
     actual = file_digest(path, algorithm)[0]
     if actual != expected:
         raise IntegrityError(rel, f"{algorithm}:{expected}", f"{algorithm}:{actual}")
@@ -155,39 +123,64 @@ def open_source(
     if text.startswith(("http://", "https://")):
         if not known_hash:
             raise LoadError("loading from a URL needs its known_hash (sha256 of the zip)")
-        import pooch
-
-        cache = pooch.os_cache("cbj-figures")
-        fetched = pooch.retrieve(text, known_hash=_pooch_hash(known_hash), path=cache, progressbar=False)
-        source = Path(fetched)
+        source = _fetch(text, known_hash)
     path = Path(source)
     if path.is_dir():
+        if known_hash:
+            raise LoadError(f"{path}: known_hash is the hash of a release zip, not of a folder")
         yield find_package_root(path, version), True
-    elif path.is_file() and zipfile.is_zipfile(path):
-        with tempfile.TemporaryDirectory(prefix="cbj-figures-") as tmp, zipfile.ZipFile(path) as archive:
-            archive.extractall(tmp)
-            try:
-                root = find_package_root(Path(tmp), version)
-            except LoadError as err:  # name the zip the user gave, not our temporary folder
-                err.args = (str(err).replace(tmp, str(path)),)
-                raise
-            yield root, True
-    else:
+        return
+    if not path.is_file():
         raise LoadError(f"{source}: not a release folder, a zip or a URL")
+    if known_hash:
+        algorithm, expected = _hash(known_hash)
+        actual = file_digest(path, algorithm)[0]
+        if actual != expected:
+            raise IntegrityError(str(path), f"{algorithm}:{expected}", f"{algorithm}:{actual}")
+    with tempfile.TemporaryDirectory(prefix="cbj-figures-") as tmp:
+        try:
+            folder = safeio.safe_extract(path, Path(tmp) / "release", max_bytes=MAX_RELEASE)
+        except safeio.UnsafeInput as e:
+            raise LoadError(f"{path}: {e.message}") from None
+        except (OSError, EOFError, ValueError) as e:
+            raise LoadError(f"{path}: not a readable release archive ({e})") from None
+        try:
+            root = find_package_root(folder, version)
+        except LoadError as err:  # name the archive the user gave, not our temporary folder
+            raise type(err)(str(err).replace(str(folder), str(path))) from None
+        yield root, True
 
 
-def _pooch_hash(known_hash: str) -> str:
-    return known_hash if ":" in known_hash else f"sha256:{known_hash}"
+def _fetch(url: str, known_hash: str) -> Path:
+    import pooch
+
+    algorithm, expected = _hash(known_hash)
+    try:
+        fetched = pooch.retrieve(url, known_hash=f"{algorithm}:{expected}", path=pooch.os_cache("cbj-figures"),
+                                 progressbar=False)
+    except ValueError as e:  # pooch: hash mismatch
+        raise IntegrityError(url, f"{algorithm}:{expected}", f"another file ({e})") from None
+    except Exception as e:  # the network, the server
+        raise LoadError(f"{url}: cannot download it ({type(e).__name__}: {e})") from None
+    return Path(fetched)
 
 
 def find_package_root(folder: Path, version: str | None = None) -> Path:
     """The package in `folder`: itself, or the one shallowest datapackage.json below it (of `version`)."""
+    from cbj_figures.package import PackageError, read_document
+
     if (folder / "datapackage.json").is_file():
         return folder
     found = sorted(folder.rglob("datapackage.json"), key=lambda p: (len(p.parts), str(p)))
     found = [p for p in found if len(p.parts) == len(found[0].parts)] if found else []
     if version is not None:
-        versions = {p: json.loads(p.read_text(encoding="utf-8")).get("version") for p in found}
+        versions = {}
+        for p in found:
+            try:
+                doc = read_document(p.parent, p.name)
+            except PackageError as e:
+                raise LoadError(f"{p}: {e}") from None
+            versions[p] = doc.get("version") if isinstance(doc, dict) else None
         if len(found) == 1 and versions[found[0]] != version:  # one release, of another version
             raise VersionMismatchError(f"{folder}: package version is {versions[found[0]]}, not the asked {version}")
         found = [p for p in found if versions[p] == version]
@@ -196,39 +189,6 @@ def find_package_root(folder: Path, version: str | None = None) -> Path:
         listed = f": {', '.join(str(p.parent) for p in found)}" if found else ""
         raise LoadError(f"{folder}: {what} package{f' of version {version}' if version else ''} inside{listed}")
     return found[0].parent
-
-
-def typed_frame(spec: TableSpec, frame: pl.DataFrame) -> pl.DataFrame:
-    """Columns in schema order with the schema's types; enum-constrained strings become `pl.Enum`."""
-    columns = []
-    for field in spec.schema["fields"]:
-        enum = (field.get("constraints") or {}).get("enum")
-        if enum and field.get("type", "string") == "string":
-            dtype: Any = pl.Enum([str(v) for v in enum])
-        else:
-            dtype = _POLARS.get(field.get("type", "string"), pl.Utf8)
-        columns.append(pl.col(field["name"]).cast(dtype))
-    return frame.select(columns)
-
-
-def to_pandas(spec: TableSpec, frame: pl.DataFrame) -> pd.DataFrame:
-    """Nullable pandas dtypes: Int64, Float64, boolean, string, datetime64 for dates, category for enums."""
-    import pandas as pd
-
-    data = {}
-    for field in spec.schema["fields"]:
-        name = field["name"]
-        values = frame.get_column(name).to_list()
-        enum = (field.get("constraints") or {}).get("enum")
-        if enum and field.get("type", "string") == "string":
-            dtype: Any = pd.CategoricalDtype([str(v) for v in enum])
-        else:
-            dtype = _PANDAS.get(field.get("type", "string"), "object")
-        if dtype == "datetime64[ns]":
-            data[name] = pd.Series(pd.to_datetime(values), dtype=dtype)
-        else:
-            data[name] = pd.Series(values, dtype=dtype)
-    return pd.DataFrame(data)
 
 
 def load(
@@ -242,28 +202,41 @@ def load(
     """One table of the package, typed per its Table Schema.
 
     `source` is None (the data installed with this package), a release folder, a release zip,
-    or a URL of a release zip (fetched by pooch, checked against `known_hash`). `version`, when
-    given, must equal the package's version: a pin, so analyses fail loudly on other data.
+    or a URL of a release zip (fetched by pooch); `known_hash` (sha256 of the zip) is checked for a
+    zip and a URL. `version`, when given, must equal the package's version: a pin, so analyses
+    fail loudly on other data.
     """
     if engine not in ("pandas", "polars"):
-        raise ValueError(f"engine must be 'pandas' or 'polars', not {engine!r}")
-    from cbj_figures.descriptor import load_package
+        raise LoadError(f"engine must be 'pandas' or 'polars', not {engine!r}")
+    try:
+        return _load(table, engine, version, source, known_hash)
+    except LoadError:
+        raise
+    except Exception as e:  # anything else is still the data failing to load: say so, as a LoadError
+        raise LoadError(f"cannot load {table!r}: {type(e).__name__}: {e}") from None
+
+
+def _load(table: str, engine: str, version: str | None, source: Any, known_hash: str | None) -> Any:
+    from cbj_figures.frames import to_pandas, typed_frame
+    from cbj_figures.package import PackageError, open_package
     from cbj_figures.tables import read_tables
 
     with open_source(source, known_hash, version) as (root, is_release):
-        descriptor = json.loads((root / "datapackage.json").read_text(encoding="utf-8"))
-        found = descriptor.get("version")
-        if version is not None and found != version:
-            raise VersionMismatchError(f"{root}: package version is {found}, not the asked {version}")
-        known = sorted(r["name"] for r in descriptor.get("resources", []) if r.get("type") == "table" or "schema" in r)
+        try:
+            pkg = open_package(root)
+        except PackageError as e:
+            raise LoadError(f"{root}: {e}") from None
+        if version is not None and pkg.version != version:
+            raise VersionMismatchError(f"{root}: package version is {pkg.version}, not the asked {version}")
+        known = sorted(pkg.tables)
         if table not in known:
             raise UnknownTableError(table, known)
-        verify(root, descriptor, require_hashes=is_release)
-        pkg = load_package(root)
+        verify(root, pkg.descriptor, require_hashes=is_release)
         loaded, findings = read_tables(pkg)
         if table not in loaded:
-            why = "; ".join(f"{f.location()}: {f.message}" for f in findings if f.file == pkg.tables[table].path)
+            path = pkg.tables[table].path
+            why = "; ".join(f"{f.location()}: {f.message}" for f in findings if f.file == path)
             raise LoadError(f"table {table!r} cannot be read: {why}")
-        spec = pkg.tables[table]
-        frame = typed_frame(spec, loaded[table].frame)
-    return frame if engine == "polars" else to_pandas(spec, frame)
+        schema = loaded[table].schema
+        frame = typed_frame(schema, loaded[table].frame)
+    return frame if engine == "polars" else to_pandas(schema, frame)

@@ -16,10 +16,12 @@ from typing import Any
 
 import polars as pl
 
-from .descriptor import PackageSpec, file_digest, is_figure_field
+from . import safeio
+from .conventions import is_figure_field
+from .findings import Finding
+from .package import Package
 from .printed import decimal_column, parse, parse_column
-from .report import Finding
-from .rulefile import CAP, Tables
+from .rulefile import Tables
 
 LAYER = "provenance"
 DESCRIPTOR = "datapackage.json"
@@ -62,7 +64,7 @@ class ArticleText:
         return self.lines[bisect.bisect_right(self.starts, at) - 1]
 
 
-def locate_quote(pkg: PackageSpec, tables: Tables, source_id: str, quote: str) -> int | None:
+def locate_quote(pkg: Package, tables: Tables, source_id: str, quote: str) -> int | None:
     """Public helper (e.g. for citations): the source-text line where a quote of `source_id` starts."""
     ctx = _Context(pkg, tables)
     article, _ = ctx.article(source_id)
@@ -72,7 +74,7 @@ def locate_quote(pkg: PackageSpec, tables: Tables, source_id: str, quote: str) -
 class _Context:
     """Sources table, text resources and articles, read once."""
 
-    def __init__(self, pkg: PackageSpec, tables: Tables):
+    def __init__(self, pkg: Package, tables: Tables):
         self.pkg, self.tables = pkg, tables
         self.sources: dict[str, dict] = {}
         if "sources" in tables:
@@ -89,10 +91,11 @@ class _Context:
 
     def text(self, name: str) -> str | None:
         if name not in self.texts:
-            spec = self.pkg.texts.get(name)
+            res = self.pkg.texts.get(name)
             try:
-                self.texts[name] = (self.pkg.root / spec.path).read_text(encoding="utf-8") if spec else None
-            except (OSError, UnicodeDecodeError):
+                raw = safeio.read_inside(self.pkg.root, res.paths[0], limit=safeio.MAX_TEXT) if res else None
+                self.texts[name] = raw.decode("utf-8") if raw is not None else None
+            except (OSError, UnicodeDecodeError, safeio.UnsafeInput):
                 self.texts[name] = None
         return self.texts[name]
 
@@ -142,7 +145,7 @@ def _stored_text(t: Any, field: str, i: int) -> str | None:
     return repr(value) if isinstance(value, float) else str(value)
 
 
-def check_provenance(pkg: PackageSpec, tables: Tables) -> list[Finding]:
+def check_provenance(pkg: Package, tables: Tables) -> list[Finding]:
     """Quotes in their articles, printed figures in their quotes and equal to the stored values,
     verbatim fields in the text, and the pinned hash and size of every text resource.
 
@@ -152,34 +155,34 @@ def check_provenance(pkg: PackageSpec, tables: Tables) -> list[Finding]:
     """
     out: list[Finding] = []
     ctx = _Context(pkg, tables)
-    out += _check_texts(pkg)
     for t in tables.values():
         out += _check_table(ctx, t)
     return out
 
 
-def check_literals(pkg: PackageSpec, tables: Tables, literals: list) -> list[Finding]:
+def check_literals(pkg: Package, tables: Tables, literals: list) -> list[Finding]:
     """The printed literals of the rule files (`checks.Literal`) are evidenced like table rows."""
     out: list[Finding] = []
     ctx = _Context(pkg, tables)
     for lit in literals:
         article, why = ctx.article(lit.source)
         if article is None:
-            out.append(Finding(LAYER, "literal-source", why, file=lit.file, line=lit.line, field="source"))
+            out.append(Finding("source-text", why, file=lit.file, line=lit.line, field="source", layer=LAYER))
         elif article.find(lit.quote) is None:
             msg = f"quote {lit.quote!r} does not occur in the text of {lit.source!r}"
-            out.append(Finding(LAYER, "literal-quote", msg, file=lit.file, line=lit.line, field="quote"))
+            out.append(Finding("quote-not-in-source", msg, file=lit.file, line=lit.line, field="quote", layer=LAYER))
         if lit.printed not in lit.quote:
             msg = f"printed {lit.printed!r} does not occur in its quote {lit.quote!r}"
-            out.append(Finding(LAYER, "literal-printed", msg, file=lit.file, line=lit.line, field="printed"))
+            out.append(Finding("printed-not-in-quote", msg, file=lit.file, line=lit.line, field="printed",
+                               layer=LAYER))
     return out
 
 
 def _evidence_fields(t: Any) -> tuple[list[dict], list[str]]:
     """The table's figure fields and the names of its verbatim fields, among the columns it has."""
     columns = set(t.frame.columns)
-    fields = [f for f in t.spec.schema.get("fields", []) if f["name"] in columns]
-    return [f for f in fields if is_figure_field(f)], [f["name"] for f in fields if f.get("verbatim") is True]
+    fields = [f for f in t.schema.fields if f.name in columns]
+    return [f.descriptor for f in fields if is_figure_field(f)], [f.name for f in fields if f.get("verbatim") is True]
 
 
 def _check_table(ctx: _Context, t: Any) -> list[Finding]:
@@ -226,19 +229,12 @@ def _check_table(ctx: _Context, t: Any) -> list[Finding]:
     for f in figure_fields:
         masks.update(_figure_masks(f, t, raw_quote))
 
-    out: list[Finding] = []
-    lines = t.lines if isinstance(t.lines, pl.Series) else pl.Series(list(t.lines), dtype=pl.Int64)
     report: dict[int, set[tuple[str, str]]] = {}
-    for (rule, fld), mask in masks.items():
-        rows = mask.arg_true()
-        for i in rows[:CAP].to_list():
-            report.setdefault(i, set()).add((rule, fld))
-        if len(rows) > CAP:
-            msg = f"... and {len(rows) - CAP:,} more rows failing {rule!r}"
-            out.append(Finding(LAYER, rule, msg, file=t.spec.path, field=fld))
-    details = [_row_findings(ctx, t, i, int(lines[i]) if i < len(lines) else None) for i in sorted(report)]
-    found = [f for i, fs in zip(sorted(report), details, strict=True) for f in fs if (f.rule, f.field) in report[i]]
-    return found + out
+    for (code, fld), mask in masks.items():
+        for i in mask.arg_true().to_list():
+            report.setdefault(i, set()).add((code, fld))
+    details = [_row_findings(ctx, t, i) for i in sorted(report)]
+    return [f for i, fs in zip(sorted(report), details, strict=True) for f in fs if (f.code, f.field) in report[i]]
 
 
 def _absent(ctx: _Context, key: pl.Series, values: pl.Series) -> pl.Series:
@@ -345,16 +341,15 @@ def _same_number(a: pl.DataFrame, b: pl.DataFrame) -> pl.Series:
     return ((x["sign"] == y["sign"]) & (x["mantissa"] == y["mantissa"]) & (x["exp"] == y["exp"])).fill_null(False)
 
 
-def _row_findings(ctx: _Context, t: Any, i: int, line: int | None) -> list[Finding]:
+def _row_findings(ctx: _Context, t: Any, i: int) -> list[Finding]:
     """Every provenance finding of one row, row by row (the messages of the reported rows)."""
     out: list[Finding] = []
-    path = t.spec.path
     columns = set(t.frame.columns)
     figure_fields, verbatim = _evidence_fields(t)
     row = t.frame.row(i, named=True)
 
-    def bad(rule: str, message: str, fld: str) -> None:
-        out.append(Finding(LAYER, rule, message, file=path, line=line, field=fld))
+    def bad(code: str, message: str, fld: str) -> None:
+        out.append(Finding(code, message, file=t.path, line=t.line(i), row=int(t.rows[i]), field=fld, layer=LAYER))
 
     quote = row.get("quote")
     article = None
@@ -429,27 +424,3 @@ def _nearest_hint(joined: str, quote: str) -> str:
     return f" (matches up to {quote[:lo][-12:]!r}, then differs at {quote[lo : lo + 12]!r})"
 
 
-def _check_texts(pkg: PackageSpec) -> list[Finding]:
-    """The source texts are the evidence: each must match the sha256 and size the descriptor pins."""
-    out = []
-    index = {r.get("name"): i for i, r in enumerate(pkg.descriptor.get("resources", [])) if isinstance(r, dict)}
-    for name, spec in pkg.texts.items():
-        i = index.get(name)
-        where = f"$.resources[{i}]"
-        path = pkg.root / spec.path
-        if not path.is_file():
-            msg = f"source text {spec.path} not found"
-            out.append(Finding(LAYER, "text-missing", msg, file=DESCRIPTOR, field=f"{where}.path"))
-            continue
-        sha, size = file_digest(path)
-        declared = spec.resource.get("hash")
-        if not isinstance(declared, str) or not declared.startswith("sha256:"):
-            msg = f"text resource {name!r} must pin its content with a 'sha256:' hash"
-            out.append(Finding(LAYER, "text-hash", msg, file=DESCRIPTOR, field=f"{where}.hash"))
-        elif declared.split(":", 1)[1].lower() != sha:
-            msg = f"text resource {name!r} has sha256 {sha}, but the descriptor declares {declared.split(':', 1)[1]}"
-            out.append(Finding(LAYER, "text-hash", msg, file=DESCRIPTOR, field=f"{where}.hash"))
-        if spec.resource.get("bytes") != size:
-            msg = f"text resource {name!r} has {size} bytes, but the descriptor declares {spec.resource.get('bytes')}"
-            out.append(Finding(LAYER, "text-bytes", msg, file=DESCRIPTOR, field=f"{where}.bytes"))
-    return out

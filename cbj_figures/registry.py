@@ -21,14 +21,17 @@ once, and a table lists its fields by name:
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import yaml
 
-from .report import Finding
+from . import safeio
+from .findings import Finding
 
 REGISTRY = "schemas/fields.yaml"
 TABLE_SCHEMA_PROFILE = "https://datapackage.org/profiles/2.0/tableschema.json"
+SAFE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")  # schemas/<table>.json must stay in schemas/
 
 
 class RegistryError(ValueError):
@@ -48,28 +51,44 @@ def _merged(base: dict, extra: dict) -> dict:
     return out
 
 
-def table_schemas(root: Path) -> dict[str, dict]:
-    """The Table Schema of every table in the registry; {} when the package has no registry."""
-    path = Path(root) / REGISTRY
-    if not path.is_file():
-        return {}
+def document(root: Path) -> dict | None:
+    """The registry as written (None when the package has none); RegistryError when it cannot be read."""
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = safeio.read_inside(Path(root), REGISTRY, what="field registry").decode("utf-8")
+        doc = safeio.load_yaml(text, file=REGISTRY)
+    except FileNotFoundError:
+        return None
+    except (safeio.UnsafeInput, UnicodeDecodeError) as e:
+        raise RegistryError(getattr(e, "message", str(e)), None) from None
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         raise RegistryError(f"broken YAML: {e.problem or e.context}", mark.line + 1 if mark else None) from None
+    except yaml.YAMLError as e:
+        raise RegistryError(f"broken YAML: {e}", None) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("tables"), dict):
         raise RegistryError("the registry is a mapping with 'fields' and 'tables'", 1)
+    return doc
+
+
+def table_schemas(root: Path) -> dict[str, dict]:
+    """The Table Schema of every table in the registry; {} when the package has no registry."""
+    doc = document(root)
+    if doc is None:
+        return {}
     shared = doc.get("fields") or {}
     schemas = {}
     for table, spec in doc["tables"].items():
+        if not isinstance(table, str) or not SAFE_NAME.match(table) or not isinstance(spec, dict):
+            raise RegistryError(f"table {table!r} must be a safe name ([a-z0-9._-]) with a mapping of its fields")
         fields = []
         for item in spec.get("fields", []):
+            if not (isinstance(item, str) or (isinstance(item, dict) and len(item) == 1)):
+                raise RegistryError(f"table {table!r}: a field is a name, or one name with its properties")
             name, extra = (item, {}) if isinstance(item, str) else next(iter(item.items()))
             if name not in shared and not extra:
                 raise RegistryError(f"table {table!r}: field {name!r} is neither shared nor defined here")
             fields.append({"name": name, **_merged(shared.get(name, {}), extra or {})})
-        rest = {k: v for k, v in spec.items() if k != "fields"}
+        rest = {k: v for k, v in spec.items() if k not in ("fields",)}
         schemas[table] = {"$schema": TABLE_SCHEMA_PROFILE, "fields": fields, **rest}
     return schemas
 
@@ -83,7 +102,7 @@ def write_schemas(root: Path) -> list[str]:
     written = []
     for table, schema in table_schemas(root).items():
         rel = f"schemas/{table}.json"
-        (Path(root) / rel).write_text(render(schema), encoding="utf-8")
+        safeio.atomic_write(Path(root) / rel, render(schema), within=Path(root) / "schemas")
         written.append(rel)
     return written
 
@@ -93,13 +112,16 @@ def stale_schemas(root: Path) -> list[Finding]:
     try:
         schemas = table_schemas(root)
     except RegistryError as e:
-        return [Finding("descriptor", "schema-registry", e.message, file=REGISTRY, line=e.line)]
+        return [Finding("registry-error", e.message, file=REGISTRY, line=e.line)]
     out = []
     for table, schema in schemas.items():
-        path = Path(root) / "schemas" / f"{table}.json"
-        current = path.read_text(encoding="utf-8") if path.is_file() else None
+        rel = f"schemas/{table}.json"
+        try:
+            current = safeio.read_inside(Path(root), rel).decode("utf-8")
+        except (FileNotFoundError, UnicodeDecodeError, safeio.UnsafeInput):
+            current = None
         if current != render(schema):
-            msg = f"schemas/{table}.json is not what {REGISTRY} generates; run `cbj-figures schemas`"
-            out.append(Finding("descriptor", "stale-schema", msg, file=f"schemas/{table}.json"))
+            msg = f"{rel} is not what {REGISTRY} generates; run `cbj-figures schemas`"
+            out.append(Finding("stale-schema", msg, file=rel))
     return out
 

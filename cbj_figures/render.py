@@ -8,30 +8,60 @@ renderer escapes it for its medium, so a package cannot forge CI commands or bre
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import asdict
 from xml.sax.saxutils import escape, quoteattr
 
-from cbj_figures.report import Finding, Report
+from cbj_figures.findings import Finding, Report
 
 SUMMARY_ROWS = 200  # findings listed in a Markdown summary; the JSON report lists every one
+TEXT_ROWS = 50  # findings the text report lists of one (layer, code, field); the JSON report lists every one
+# C0 and C1 controls, DEL, and the bidirectional overrides that make text read other than it is
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def clean(value: object) -> str:
+    """Package text made safe for a terminal or CI log: every control character escaped visibly
+    (no line breaks, no ANSI colours), and `::` broken so no workflow command can start in it."""
+    text = "" if value is None else str(value)
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)
+    return text.replace("::", ":\\x3a")
 
 
 def _status(report: Report, layer: str) -> str:
-    errors = sum(1 for f in report.findings if f.layer == layer)
-    return "ok" if not errors else f"{errors} error(s)"
+    errors = sum(1 for f in report.findings if f.layer == layer and f.severity == "error")
+    notes = sum(1 for f in report.findings if f.layer == layer and f.severity == "note")
+    status = "ok" if not errors else f"{errors} error(s)"
+    return status + (f", {notes} note(s)" if notes else "")
+
+
+def _verdict(report: Report) -> str:
+    errors = len(report.errors)
+    return "valid" if report.valid else f"invalid: {errors} error(s)"
 
 
 def text(report: Report) -> str:
+    """For people: each layer's status and its findings (at most TEXT_ROWS of one kind), the reconciliation."""
     lines = []
     for layer in report.layers_run:
         lines.append(f"{layer:<20} {_status(report, layer)}")
+        shown: dict[tuple, int] = {}
         for f in report.findings:
             if f.layer != layer:
                 continue
-            lines.append(f"  {f.location()}: {f.rule}: {f.message}")
+            key = (f.code, f.field)
+            shown[key] = shown.get(key, 0) + 1
+            if shown[key] > TEXT_ROWS:
+                continue
+            note = " (note)" if f.severity == "note" else ""
+            lines.append(clean(f"  {f.location()}: {f.code}{note}: {f.message}"))
             if f.computed or f.printed:
-                lines.append(f"      computed {f.computed}  printed {f.printed}")
+                lines.append(clean(f"      computed {f.computed}  printed {f.printed}"))
+        for (code, field), n in shown.items():
+            if n > TEXT_ROWS:
+                lines.append(clean(f"  ... and {n - TEXT_ROWS:,} more {code}" + (f" [{field}]" if field else "")
+                                   + " (the JSON report lists every finding)"))
     for layer, why in report.skipped.items():
         lines.append(f"{layer:<20} skipped ({why})")
     if report.reconciliations:
@@ -39,8 +69,8 @@ def text(report: Report) -> str:
         width = max(len(r.rule) for r in report.reconciliations)
         for r in report.reconciliations:
             mark = "waived" if r.waived else ("ok" if r.holds else "FAIL")
-            lines.append(f"  {r.rule:<{width}}  {mark:<6} computed {r.computed}  printed {r.printed}")
-    lines += ["", "valid" if report.valid else f"invalid: {len(report.findings)} error(s)"]
+            lines.append(clean(f"  {r.rule:<{width}}  {mark:<6} computed {r.computed}  printed {r.printed}"))
+    lines += ["", _verdict(report)]
     return "\n".join(lines)
 
 
@@ -56,32 +86,51 @@ def to_json(report: Report) -> str:
     return json.dumps(payload, ensure_ascii=False, indent=2)
 
 
+def _command_data(value: str) -> str:
+    """A workflow command's message, escaped as the GitHub runner unescapes it."""
+    value = _CONTROL.sub(lambda m: m[0] if m[0] in "\r\n" else f"\\x{ord(m[0]):02x}", value)
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _command_property(value: str) -> str:
+    """A workflow command's property (file=, title=): also `:` and `,` escaped."""
+    return _command_data(value).replace(":", "%3A").replace(",", "%2C")
+
+
 def github(report: Report) -> str:
-    """GitHub workflow commands, one `::error` line a finding."""
+    """GitHub workflow commands: one `::error` (or `::notice`) line a finding, every value escaped."""
     out = []
     for f in report.findings:
-        props = [f"file={f.file or 'datapackage.json'}"]
-        if f.line is not None:
-            props.append(f"line={f.line}")
-        props.append(f"title={f.layer}: {f.rule}".replace(",", ";").replace("::", ":"))
+        props = [f"file={_command_property(f.file or 'datapackage.json')}"]
+        if f.line is not None or f.row is not None:
+            props.append(f"line={f.line if f.line is not None else f.row}")
+        props.append(f"title={_command_property(f'{f.layer}: {f.code}' + (f' ({f.rule})' if f.rule else ''))}")
         message = f.message + (f" (computed {f.computed}, printed {f.printed})" if f.computed else "")
-        message = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-        out.append(f"::error {','.join(props)}::{message}")
+        kind = "error" if f.severity == "error" else "notice"
+        out.append(f"::{kind} {','.join(props)}::{_command_data(message)}")
     return "\n".join(out)
+
+
+def _case(f: Finding) -> str:
+    """A JUnit test case: a consistency rule by its id, anything else by its code."""
+    return f.rule if f.layer == "consistency" and f.rule else f.code
 
 
 def junit(report: Report) -> str:
     """One test suite a layer, one test case a rule (failures listed inside it)."""
     suites = []
     for layer in report.layers_run:
-        errors = [f for f in report.findings if f.layer == layer]
+        errors = [f for f in report.findings if f.layer == layer and f.severity == "error"]
         cases = []
         names = [r.rule for r in report.reconciliations] if layer == "consistency" else []
-        names += sorted({f.rule for f in errors} - set(names)) or ([] if names else [layer])
+        names += sorted({_case(f) for f in errors} - set(names)) or ([] if names else [layer])
         for name in names:
-            failing = [f for f in errors if f.rule == name]
-            body = "".join(f"<failure message={quoteattr(f.message)}>{escape(f.location())}</failure>" for f in failing)
-            cases.append(f"<testcase classname={quoteattr(layer)} name={quoteattr(name)}>{body}</testcase>")
+            failing = [f for f in errors if _case(f) == name]
+            body = "".join(
+                f"<failure message={quoteattr(clean(f.message))} type={quoteattr(f.code)}>"
+                f"{escape(clean(f.location()))}</failure>" for f in failing
+            )
+            cases.append(f"<testcase classname={quoteattr(layer)} name={quoteattr(clean(name))}>{body}</testcase>")
         head = f'<testsuite name={quoteattr(layer)} tests="{len(cases)}" failures="{len(errors)}">'
         suites.append(head + "".join(cases) + "</testsuite>")
     return '<?xml version="1.0" encoding="UTF-8"?>\n<testsuites>' + "".join(suites) + "</testsuites>\n"
@@ -89,13 +138,13 @@ def junit(report: Report) -> str:
 
 def _cell(value: object) -> str:
     """One Markdown table cell: a single line, HTML and table syntax escaped."""
-    text = "" if value is None else " ".join(str(value).split())
+    text = clean(" ".join(str(value).split())) if value is not None else ""
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return text.replace("|", "\\|").replace("`", "\\`")
 
 
 def _finding_row(f: Finding) -> str:
-    cells = [f.file or "", f.line, f.field, f"{f.layer}: {f.rule}", f.message]
+    cells = [f.file or "", f.line if f.line is not None else f.row, f.field, f"{f.layer}: {f.code}", f.message]
     if f.computed or f.printed:
         cells[-1] = f"{f.message} (computed {f.computed}, printed {f.printed})"
     return "| " + " | ".join(_cell(c) for c in cells) + " |"
@@ -104,8 +153,7 @@ def _finding_row(f: Finding) -> str:
 def markdown(report: Report) -> str:
     """A job summary: the verdict, each layer's status, the findings, and the reconciliation folded away."""
     n = len(report.findings)
-    verdict = "valid" if report.valid else f"invalid: {n} error(s)"
-    lines = [f"## Data package validation: {verdict}", "", f"Package `{_cell(report.package)}`", ""]
+    lines = [f"## Data package validation: {_verdict(report)}", "", f"Package `{_cell(report.package)}`", ""]
     lines += ["| layer | status |", "|---|---|"]
     lines += [f"| {layer} | {_status(report, layer)} |" for layer in report.layers_run]
     lines += [f"| {layer} | skipped ({_cell(why)}) |" for layer, why in report.skipped.items()]

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, NoReturn, Protocol
+from typing import Any, NoReturn
 
 import yaml
 
-from .descriptor import TableSpec, is_figure_field
+from .conventions import is_figure_field
 from .printed import PrintedFigure, parse
+from .safeio import MAX_DEPTH, yaml_loader
+from .tables import Table
 
 LAYER = "consistency"
 RULES_DIR = "checks"
@@ -45,18 +47,10 @@ OP_WORDS = {
     "below": "does not lie wholly at or below the bound",
 }
 MAX_WEIGHTS = 12  # weighted_mean enumerates 2**n weight vertices
-CAP = 20  # group_sum findings reported per rule and problem; the rest are summed up in one finding
-
-
-class LoadedTableLike(Protocol):
-    """What tables.read_tables returns per table (only these attributes are used)."""
-
-    spec: TableSpec
-    frame: Any  # polars.DataFrame
-    lines: Any  # sequence of 1-based physical line numbers, one a row
-
-
-Tables = dict[str, LoadedTableLike]
+MAX_YEARS = 200  # a CAGR's years: its root is verified exactly, which costs years-th powers
+MAX_EXPRESSION_DEPTH = 32
+LoadedTableLike = Table
+Tables = dict[str, Table]
 
 
 # ------------------------------------------------------------------ expressions
@@ -203,31 +197,38 @@ class UnreadableTable(RuleError):
 
 
 def yaml_tree(text: str) -> Any:
-    """Compose with yaml.SafeLoader (no tags beyond the safe ones) and keep each node's line."""
-    loader = yaml.SafeLoader(text)
+    """Compose with the safe loader (no tags beyond the safe ones, no aliases) and keep each node's line."""
+    loader = yaml_loader(text)
     try:
         node = loader.get_single_node()
     finally:
         loader.dispose()
-    return None if node is None else _convert(node, yaml.SafeLoader(""))
+    if node is None:
+        return None
+    try:
+        return _convert(node, yaml.SafeLoader(""))
+    except RecursionError:
+        raise RuleError(f"nested more than {MAX_DEPTH} levels deep", node.start_mark.line + 1) from None
 
 
-def _convert(node: yaml.Node, constructor: yaml.SafeLoader) -> Any:
+def _convert(node: yaml.Node, constructor: yaml.SafeLoader, depth: int = 0) -> Any:
+    if depth > MAX_DEPTH:
+        raise RecursionError
     if isinstance(node, yaml.MappingNode):
         out = YMap()
         out.line, out.lines = node.start_mark.line + 1, {}
         constructor.flatten_mapping(node)  # merge keys (<<) as safe_load does
         for k_node, v_node in node.value:
-            key = _convert(k_node, constructor)
+            key = _convert(k_node, constructor, depth + 1)
             if not isinstance(key, (str, int)) or isinstance(key, bool):
                 raise RuleError(f"mapping keys must be strings, got {key!r}", k_node.start_mark.line + 1)
             if key in out:
                 raise RuleError(f"duplicate key {key!r}", k_node.start_mark.line + 1)
-            out[key] = _convert(v_node, constructor)
+            out[key] = _convert(v_node, constructor, depth + 1)
             out.lines[key] = k_node.start_mark.line + 1  # the line of `key:`
         return out
     if isinstance(node, yaml.SequenceNode):
-        seq = YList(_convert(n, constructor) for n in node.value)
+        seq = YList(_convert(n, constructor, depth + 1) for n in node.value)
         seq.line, seq.lines = node.start_mark.line + 1, [n.start_mark.line + 1 for n in node.value]
         return seq
     if node.tag == "tag:yaml.org,2002:float":  # keep the decimal digits as written
@@ -290,7 +291,7 @@ class FigureIndex:
         idx = cls(tables, unreadable)
         for name, t in tables.items():
             idx.columns[name] = list(t.frame.columns)
-            idx.fields[name] = {f["name"]: f for f in t.spec.schema.get("fields", []) if is_figure_field(f)}
+            idx.fields[name] = {f.name: f.descriptor for f in t.schema.fields if is_figure_field(f)}
         idx.rows = IdRows(tables)
         return idx
 
@@ -299,9 +300,10 @@ class FigureIndex:
         return t.frame.row(self.rows[ref.table][ref.figure_id], named=True)
 
     def line(self, ref: Ref) -> int | None:
-        i = self.rows[ref.table][ref.figure_id]
-        lines = self.tables[ref.table].lines
-        return int(lines[i]) if lines is not None and i < len(lines) else None
+        return self.tables[ref.table].line(self.rows[ref.table][ref.figure_id])
+
+    def row_number(self, ref: Ref) -> int:
+        return int(self.tables[ref.table].rows[self.rows[ref.table][ref.figure_id]])
 
     def printed(self, ref: Ref) -> PrintedFigure:
         spec = self.fields[ref.table][ref.field]

@@ -8,9 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from cbj_figures.descriptor import PackageError, check_descriptor, load_package
-from cbj_figures.report import Finding
+from cbj_figures.descriptor import check_descriptor
+from cbj_figures.findings import Finding
+from cbj_figures.package import PackageError, open_package
 from cbj_figures.tables import read_tables
+
+load_package = open_package
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mini"
 FIGURES, SOURCES = "resources/figures.csv", "resources/sources.csv"
@@ -52,33 +55,40 @@ def test_fixture_is_valid(pkg: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("rel", "old", "new", "rule", "line", "field"),
+    ("rel", "old", "new", "code", "rule", "line", "field"),
     [
-        (FIGURES, "rev,2023", "rev,2024", "primary-key", 3, "figure_id,year"),
-        (FIGURES, ",S03,", ",S09,", "foreign-key", 5, "source_id"),
-        (SOURCES, "S02,S01", "S02,S07", "foreign-key", 3, "reported_in"),  # self-reference, resource ""
-        (FIGURES, ",11.5,", ",abc,", "type", 4, "value"),
-        (SOURCES, "2025-02-28", "2025-02-30", "type", 3, "published"),
-        (SOURCES, "2025-02-28", "2025-2-28", "type", 3, "published"),
-        (SOURCES, ",false", ",no", "type", 2, "is_primary"),
-        (FIGURES, "exact", "exactly", "enum", 2, "qualifier"),
-        (FIGURES, "rev,2023", "rev,1999", "minimum", 3, "year"),
-        (FIGURES, ",1.1,", ",0,", "exclusiveMinimum", 5, "value"),
-        (FIGURES, "\nNA,", "\nN,", "minLength", 4, "figure_id"),
-        (FIGURES, "approx,S02", ",S02", "required", 4, "qualifier"),
-        (SOURCES, "2025-03-01", "", "required", 2, "published"),
-        (FIGURES, "rev,2024", ",2024", "primary-key", 2, "figure_id"),
-        (SOURCES, "S02,S01,2025-02-28", "S02x,S01,2025-02-28", "pattern", 3, "source_id"),
-        (SOURCES, "S03,S01,2024", "S02,S01,2024", "unique", 4, "source_id"),
+        (FIGURES, "rev,2023", "rev,2024", "primary-key", "primaryKey", 3, "figure_id,year"),
+        (FIGURES, ",S03,", ",S09,", "foreign-key", "foreignKeys", 5, "source_id"),
+        (SOURCES, "S02,S01", "S02,S07", "foreign-key", "foreignKeys", 3, "reported_in"),  # self-reference
+        (FIGURES, ",11.5,", ",abc,", "type-error", None, 4, "value"),
+        (SOURCES, "2025-02-28", "2025-02-30", "type-error", None, 3, "published"),
+        (SOURCES, ",false", ",no", "type-error", None, 2, "is_primary"),
+        (FIGURES, "exact", "exactly", "constraint-error", "enum", 2, "qualifier"),
+        (FIGURES, "rev,2023", "rev,1999", "constraint-error", "minimum", 3, "year"),
+        (FIGURES, ",1.1,", ",0,", "constraint-error", "exclusiveMinimum", 5, "value"),
+        (FIGURES, "\nNA,", "\nN,", "constraint-error", "minLength", 4, "figure_id"),
+        (FIGURES, "approx,S02", ",S02", "constraint-error", "required", 4, "qualifier"),
+        (SOURCES, "2025-03-01", "", "constraint-error", "required", 2, "published"),
+        (FIGURES, "rev,2024", ",2024", "constraint-error", "required", 2, "figure_id"),  # a key half empty
+        (SOURCES, "S02,S01,2025-02-28", "S02x,S01,2025-02-28", "constraint-error", "pattern", 3, "source_id"),
+        (SOURCES, "S03,S01,2024", "S02,S01,2024", "unique-error", "unique", 4, "source_id"),
     ],
 )
-def test_one_break_one_finding(pkg: Path, rel: str, old: str, new: str, rule: str, line: int, field: str) -> None:
+def test_one_break_one_finding(
+    pkg: Path, rel: str, old: str, new: str, code: str, rule: str | None, line: int, field: str
+) -> None:
     replace(pkg, rel, old, new)
     found = table_findings(pkg)
-    if rule in ("unique", "pattern"):  # also a primary-key / dangling foreign-key finding
-        found = [f for f in found if f.rule == rule]
+    if code in ("unique-error", "constraint-error"):  # also a primary-key / dangling foreign-key finding
+        found = [f for f in found if f.code == code]
     f = only(found)
-    assert (f.layer, f.rule, f.file, f.line, f.field) == ("tables", rule, rel, line, field)
+    assert (f.layer, f.code, f.rule, f.file, f.line, f.row, f.field) == ("tables", code, rule, rel, line, line, field)
+
+
+def test_a_lenient_date_frictionless_reads_is_valid(pkg: Path) -> None:
+    """`2025-2-28` is a date for frictionless (Python's strptime), so it is one here too."""
+    replace(pkg, SOURCES, "2025-02-28", "2025-2-28")
+    assert table_findings(pkg) == []
 
 
 def test_pattern_is_a_full_match(pkg: Path) -> None:
@@ -88,32 +98,43 @@ def test_pattern_is_a_full_match(pkg: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("edit", "rule", "line"),
+    ("edit", "expected"),
     [
-        (lambda b: b"\xef\xbb\xbf" + b, "bom", 1),
-        (lambda b: b.replace("占比约".encode(), "占比约".encode("gbk")), "encoding", 5),
-        (lambda b: b.replace(b"approx,S01,", b"approx,", 1), "malformed-csv", 3),
-        (lambda b: b.replace(b"approx,S01,", b"approx,S01,x,", 1), "malformed-csv", 3),
-        (lambda b: b.replace('同比增长"'.encode(), "同比增长".encode()), "malformed-csv", 2),  # unterminated quote
-        (lambda b: b.replace('"他说'.encode(), '"他"说'.encode()), "malformed-csv", 4),  # text after a closing quote
-        (lambda b: b.replace(b"value,printed", b"printed,value"), "header", 1),
-        (lambda b: b.replace(b"\nshare", b"\n\nshare"), "blank-row", 5),
+        (lambda b: b.replace("占比约".encode(), "占比约".encode("gbk")), [("encoding-error", None)]),
+        (lambda b: b.replace(b"approx,S01,", b"approx,", 1), [("missing-cell", 3), ("foreign-key", 3)]),
+        (lambda b: b.replace(b"approx,S01,", b"approx,S01,x,", 1), [("extra-cell", 3)]),
+        (lambda b: b.replace(b"value,printed", b"printed,value"), [("incorrect-label", 1)] * 2),
+        (lambda b: b.replace(b"\nshare", b"\n\nshare"), [("blank-row", 5), ("primary-key", 5)]),  # as frictionless
     ],
 )
-def test_file_level_breaks(pkg: Path, edit, rule: str, line: int) -> None:
+def test_file_level_breaks(pkg: Path, edit, expected: list) -> None:
     path = pkg / FIGURES
     path.write_bytes(edit(path.read_bytes()))
-    f = only(table_findings(pkg))
-    assert (f.rule, f.file, f.line) == (rule, FIGURES, line)
+    found = [(f.code, f.row) for f in table_findings(pkg) if f.code not in ("type-error", "constraint-error")]
+    assert found == expected
+    assert all(f.file == FIGURES for f in table_findings(pkg))
+
+
+def test_a_ragged_row_does_not_stop_the_table(pkg: Path) -> None:
+    """The rest of the table is still checked after a row with a cell too many (as frictionless does)."""
+    replace(pkg, FIGURES, "approx,S01,", "approx,S01,x,")
+    replace(pkg, FIGURES, ",11.5,", ",abc,")
+    assert [(f.code, f.row) for f in table_findings(pkg)] == [("extra-cell", 3), ("type-error", 4)]
+
+
+def test_a_bom_is_accepted_by_the_standard(pkg: Path) -> None:
+    path = pkg / FIGURES
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert table_findings(pkg) == []
 
 
 def test_missing_file(pkg: Path) -> None:
     (pkg / FIGURES).unlink()
     tables, found = read_tables(load_package(pkg))
-    assert [(f.rule, f.file) for f in found] == [("missing-file", FIGURES)]
+    assert [(f.code, f.file) for f in found] == [("source-error", FIGURES)]
     assert "figures" not in tables
     # reported once, by the table layer that owns data files, not again by the descriptor layer
-    assert "missing-file" not in {f.rule for f in check_descriptor(load_package(pkg))}
+    assert "source-error" not in {f.code for f in check_descriptor(load_package(pkg))}
 
 
 @pytest.mark.parametrize(
@@ -135,14 +156,15 @@ def test_lines_follow_multiline_values(pkg: Path) -> None:
     replace(pkg, FIGURES, '同比增长"', '同比\n增长"')
     replace(pkg, FIGURES, ",1.1,", ",-1,")
     f = only(table_findings(pkg))
-    assert (f.rule, f.line) == ("exclusiveMinimum", 6)
+    assert (f.rule, f.line, f.row) == ("exclusiveMinimum", 6, 5)  # frictionless counts records, not lines
 
 
-def test_repeated_cell_findings_are_capped(pkg: Path) -> None:
+def test_every_bad_cell_is_reported(pkg: Path) -> None:
+    """No cap: the JSON report lists every finding (the text report summarises)."""
     rows = "".join(f"x{i},2024,abc,1亿元,exact,S01,q\n" for i in range(30))
     (pkg / FIGURES).write_text((pkg / FIGURES).read_text(encoding="utf-8") + rows, encoding="utf-8")
-    found = [f for f in table_findings(pkg) if f.rule == "type"]
-    assert len(found) == 21 and found[-1].line is None and "10 more" in found[-1].message
+    found = [f for f in table_findings(pkg) if f.code == "type-error"]
+    assert [f.line for f in found] == list(range(6, 36))
 
 
 def test_validation_never_writes(pkg: Path) -> None:
@@ -164,18 +186,20 @@ def test_broken_json_names_file_and_line(pkg: Path) -> None:
     assert (e.value.file, e.value.line) == ("datapackage.json", 4)
 
 
-def test_broken_schema_names_its_file(pkg: Path) -> None:
+def test_broken_schema_names_its_file_and_the_rest_is_checked(pkg: Path) -> None:
     replace(pkg, "schemas/figures.json", '"fields": [', '"fields": [,')
-    with pytest.raises(PackageError) as e:
-        load_package(pkg)
-    assert (e.value.file, e.value.line) == ("schemas/figures.json", 2)
+    found = check_descriptor(load_package(pkg))
+    assert [(f.code, f.file, f.line) for f in found] == [("schema-error", "schemas/figures.json", 2)]
+    tables, _ = read_tables(load_package(pkg))
+    assert "sources" in tables
 
 
 @pytest.mark.parametrize("path", ["/etc/passwd", "../outside.csv", "resources/../../x.csv"])
 def test_unsafe_paths_are_refused(pkg: Path, path: str) -> None:
     replace(pkg, "datapackage.json", '"resources/figures.csv"', json.dumps(path))
-    with pytest.raises(PackageError, match="unsafe path"):
-        load_package(pkg)
+    found = check_descriptor(load_package(pkg))
+    assert [(f.code, f.field) for f in found if f.code == "unsafe-path"] == [("unsafe-path", "$.resources[1].path")]
+    assert "figures" not in load_package(pkg).tables
 
 
 def test_descriptor_valid(pkg: Path) -> None:
@@ -185,22 +209,25 @@ def test_descriptor_valid(pkg: Path) -> None:
 def test_profile_errors_point_at_the_schema_file(pkg: Path) -> None:
     replace(pkg, "schemas/figures.json", '"type": "integer"', '"type": "integr"')
     found = check_descriptor(load_package(pkg))
-    profile = [f for f in found if f.rule == "profile"]
+    profile = [f for f in found if f.code == "profile-error"]
     assert profile and profile[0].file == "schemas/figures.json" and profile[0].field == "$.fields[1].type"
-    assert any(f.rule == "frictionless" and "integr" in f.message for f in found)
+    assert any(f.code == "field-error" and "integr" in f.message for f in found)
 
 
 def test_v2_profile_rejects_type_text(pkg: Path) -> None:
     replace(pkg, "datapackage.json", '"name": "article",', '"name": "article", "type": "text",')
     found = check_descriptor(load_package(pkg))
-    assert [(f.rule, f.field) for f in found] == [("profile", "$.resources[2].type")]
+    assert ("profile-error", "$.resources[2].type") in [(f.code, f.field) for f in found]
 
 
-def test_missing_v2_schema_is_reported(pkg: Path) -> None:
+def test_a_package_without_schema_is_judged_as_v1(pkg: Path) -> None:
+    """As frictionless does: no `$schema` means Data Package v1 (its rules, not v2's)."""
     desc = json.loads((pkg / "datapackage.json").read_text(encoding="utf-8"))
     del desc["$schema"]
     (pkg / "datapackage.json").write_text(json.dumps(desc), encoding="utf-8")
-    assert "profile-version" in {f.rule for f in check_descriptor(load_package(pkg))}
+    assert load_package(pkg).standard == "v1"
+    found = check_descriptor(load_package(pkg))
+    assert [(f.code, "requires datapackage v2" in f.message) for f in found] == [("field-error", True)]
 
 
 def test_hash_and_bytes(pkg: Path) -> None:
@@ -214,16 +241,16 @@ def test_hash_and_bytes(pkg: Path) -> None:
     assert check_descriptor(load_package(pkg)) == []
     (pkg / FIGURES).write_bytes(data + b"x,2024,1,1,exact,S01,q\n")
     found = check_descriptor(load_package(pkg))
-    assert {(f.rule, f.field) for f in found} == {
-        ("resource-hash", "$.resources[1].hash"),
-        ("resource-bytes", "$.resources[1].bytes"),
+    assert {(f.code, f.field) for f in found} == {
+        ("hash-count", "$.resources[1].hash"),
+        ("byte-count", "$.resources[1].bytes"),
     }
 
 
 def test_dangling_key_definitions(pkg: Path) -> None:
     replace(pkg, "schemas/figures.json", '"resource": "sources"', '"resource": "nowhere"')
-    found = [f for f in check_descriptor(load_package(pkg)) if f.rule == "schema-reference"]
-    assert [(f.file, f.field) for f in found] == [("schemas/figures.json", "$.foreignKeys[0]")]
+    found = [f for f in check_descriptor(load_package(pkg)) if f.code == "schema-error"]
+    assert ("schemas/figures.json", "$.foreignKeys[0]") in [(f.file, f.field) for f in found]
 
 
 # ---------------------------------------------------------------- scale
@@ -237,4 +264,4 @@ def test_many_rows_keep_their_lines_and_a_late_error_is_located(pkg: Path) -> No
         fh.write('late,2001,abc,约1万元,approx,S01,"营收约1万元, 同比"\n')
     tables, found = read_tables(load_package(pkg))
     assert tables["figures"].frame.height == 100_005
-    assert [(f.rule, f.line, f.field) for f in found] == [("type", 100_006, "value")]
+    assert [(f.code, f.line, f.field) for f in found] == [("type-error", 100_006, "value")]

@@ -1,0 +1,373 @@
+"""Reading a tabular resource into text columns: frictionless understands it, pyarrow reads it in bulk.
+
+Why two libraries: frictionless-py is the reference reader of the standard (dialects, encodings,
+compression, multipart paths, inline data, JSON, header rows and the row numbers it reports),
+and this toolkit must accept what it accepts and locate what it reports. But it reads row by
+row in Python. So frictionless opens the resource (a sample: encoding, dialect, labels, header
+errors, an inferred schema), and a plain CSV is then read in bulk by pyarrow with the dialect
+frictionless found; anything else streams through frictionless's own parser. Either way the
+result is the same: one text column a field, each row's frictionless row number, and its line.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import polars as pl
+
+from cbj_figures import safeio
+from cbj_figures.findings import Finding
+from cbj_figures.package import Package, Resource
+from cbj_figures.schema import Field, Schema, parse_schema
+
+MAX_UNCOMPRESSED = 2 * 2**30  # what a compressed table may unpack to
+UTF8 = ("utf-8", "utf_8", "utf8", "utf-8-sig", "utf_8_sig")
+
+
+@dataclass
+class RawTable:
+    """A table's cells as written, one text column a field of the data (missing cells are null)."""
+
+    resource: Resource
+    schema: Schema  # declared, or inferred by frictionless
+    fields: list[Field | None]  # the schema field of each data column (None: a label the schema lacks)
+    names: list[str]  # each data column's name (the field's, or the label's)
+    text: pl.DataFrame
+    rows: pl.Series  # frictionless row numbers (Int64; the header row is 1)
+    lines: pl.Series | None  # physical first line of each row, when known
+    widths: pl.Series | None  # cells each row had, when some row had more or fewer than the header
+    natives: dict[str, dict[int, Any]] = field(default_factory=dict)  # non-text cells (JSON, inline data)
+    header_rows: list[int] = field(default_factory=list)
+
+    @property
+    def file(self) -> str | None:
+        return self.resource.path
+
+
+def _finding(code: str, message: str, res: Resource, **kw: Any) -> Finding:
+    return Finding(code, message, file=res.path or res.descriptor.get("name"), layer="tables", **kw)
+
+
+def read_table(pkg: Package, res: Resource, *, allow_network: bool = False) -> tuple[RawTable | None, list[Finding]]:
+    """The table's text columns and the findings of reading it (its header's included); None when unreadable."""
+    out: list[Finding] = []
+    if res.urls and not allow_network:
+        out.append(_finding("not-checked", f"remote data {res.urls[0]!r} was not fetched (pass --allow-network)", res))
+        return None, out
+    for rel in res.paths:
+        try:
+            path = safeio.inside(pkg.root, rel, what="data file")
+        except FileNotFoundError:
+            out.append(Finding("source-error", f"data file {rel!r} of table {res.name!r} not found", file=rel,
+                               layer="tables"))
+            return None, out
+        except safeio.UnsafeInput as e:
+            out.append(Finding(e.code, e.message, file=rel, layer="tables"))
+            return None, out
+        if res.compression == "zip" and (problem := _zip_problem(path)):
+            out.append(Finding("too-large", problem, file=rel, layer="tables"))
+            return None, out
+    try:
+        return _read(pkg, res, out)
+    except safeio.UnsafeInput as e:
+        out.append(_finding(e.code, e.message, res))
+    except Exception as e:  # frictionless raises its own exception for every way a source can fail
+        out.append(_frictionless_failure(e, res))
+    return None, out
+
+
+def _zip_problem(path: Any) -> str | None:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            total = sum(i.file_size for i in zf.infolist())
+    except zipfile.BadZipFile as e:
+        return f"not a zip archive: {e}"
+    if total > MAX_UNCOMPRESSED:
+        return f"the archive unpacks to {total:,} bytes; the limit is {MAX_UNCOMPRESSED:,}"
+    return None
+
+
+def _frictionless_failure(e: Exception, res: Resource) -> Finding:
+    error = getattr(e, "error", None)
+    kind = getattr(error, "type", None)
+    if kind in ("resource-error", "schema-error", "field-error", "dialect-error", "package-error"):
+        message = f"table {res.name!r} was not read: its descriptor is not valid (the descriptor layer says why)"
+        return _finding("not-checked", message, res)
+    code = kind if kind in ("source-error", "format-error", "encoding-error", "scheme-error", "compression-error") \
+        else "source-error"
+    message = getattr(error, "message", None) or str(e) or type(e).__name__
+    return _finding(code, message, res)
+
+
+V2_RESOURCE = "https://datapackage.org/profiles/2.0/dataresource.json"
+
+
+def frictionless_resource(res: Resource, schema: Schema | None, basepath: str, standard: str = "v2") -> Any:
+    """The frictionless Resource of `res`: its data, format and dialect, with the schema as we parsed it,
+    judged by the Data Package version of its package."""
+    from frictionless import Resource as FrictionlessResource
+
+    descriptor: dict[str, Any] = {"name": "table"}
+    if standard != "v1":
+        descriptor["$schema"] = V2_RESOURCE
+    if res.paths:
+        descriptor["path"] = list(res.paths) if len(res.paths) > 1 else res.paths[0]
+    elif res.urls:
+        descriptor["path"] = list(res.urls) if len(res.urls) > 1 else res.urls[0]
+    else:
+        descriptor["data"] = res.data
+    for key in ("format", "encoding", "compression", "innerpath", "mediatype"):
+        if isinstance(res.descriptor.get(key), str):
+            descriptor[key] = res.descriptor[key]
+    if res.dialect:
+        descriptor["dialect"] = res.dialect
+    if schema is not None:
+        descriptor["schema"] = schema_descriptor(schema)
+    if res.format in ("jsonl", "ndjson") and "format" not in descriptor:
+        descriptor["format"] = res.format
+    return FrictionlessResource(descriptor, basepath=basepath)
+
+
+def schema_descriptor(schema: Schema) -> dict:
+    """The schema as frictionless should see it: only the parts we parsed as well formed."""
+    fields = []
+    for f in schema.fields:
+        d = {k: v for k, v in f.descriptor.items() if k not in ("constraints",)}
+        d["type"], d["format"] = f.type, f.format
+        if f.constraints:
+            d["constraints"] = f.constraints
+        fields.append(d)
+    out: dict[str, Any] = {"fields": fields, "missingValues": list(schema.missing_values)}
+    if schema.fields_match != "exact":
+        out["fieldsMatch"] = schema.fields_match
+    return out
+
+
+def _read(pkg: Package, res: Resource, out: list[Finding]) -> tuple[RawTable | None, list[Finding]]:
+    fres = frictionless_resource(res, res.schema, str(pkg.root), pkg.standard)
+    with fres:
+        schema = res.schema
+        if schema is None:
+            schema, found = parse_schema(fres.schema.to_descriptor(), res.path or res.name)
+            if schema is None:
+                out += found
+                return None, out
+            schema = replace(schema, inferred=True)
+            out.append(_finding("schema-inferred", f"table {res.name!r} has no schema; its types were inferred "
+                                f"from its first rows: {', '.join(f'{f.name}: {f.type}' for f in schema.fields)}",
+                                res))
+        header = fres.header
+        out += [_header_finding(e, res) for e in header.errors]
+        expected = header.get_expected_fields()
+        declared = {id(f) for f in header.fields}  # the others stand for labels the schema lacks
+        fields = [schema.field(f.name) if id(f) in declared else None for f in expected]
+        names = [f.name for f in expected]
+        header_rows = list(fres.dialect.header_rows) if fres.dialect.header else []
+        fast = _pyarrow_plan(pkg, res, fres)
+        if fast is not None:
+            table = _read_pyarrow(pkg, res, fast, names, len(header_rows))
+            if table is not None:
+                text, rows, lines = table
+                return RawTable(res, schema, fields, names, text, rows, lines, None, {}, header_rows), out
+        columns, rows, widths, natives = _read_cells(fres, names)
+    text = pl.DataFrame({n: pl.Series(n, c, dtype=pl.Utf8) for n, c in zip(names, columns, strict=True)})
+    row_series = pl.Series("row", rows, dtype=pl.Int64)
+    width_series = pl.Series("width", widths, dtype=pl.Int64) if any(w != len(names) for w in widths) else None
+    lines = _lines_if_one_per_row(pkg, res, row_series)
+    raw = RawTable(res, schema, fields, names, text, row_series, lines, width_series, natives, header_rows)
+    return raw, out
+
+
+def _header_finding(error: Any, res: Resource) -> Finding:
+    rows = getattr(error, "row_numbers", None) or [1]
+    label = getattr(error, "label", None)
+    field_name = getattr(error, "field_name", None) or label
+    message = error.message if hasattr(error, "message") else str(error)
+    return _finding(error.type, message, res, row=rows[0], line=rows[0], field=field_name)
+
+
+# ---------------------------------------------------------------- the bulk path (pyarrow)
+
+
+@dataclass(frozen=True)
+class _CsvPlan:
+    delimiter: str
+    quote_char: str | bool
+    double_quote: bool
+    escape_char: str | bool
+    bom: bool
+
+
+def _pyarrow_plan(pkg: Package, res: Resource, fres: Any) -> _CsvPlan | None:
+    """The dialect for pyarrow when the table is a plain CSV it reads exactly as frictionless would; else None."""
+    dialect = fres.dialect
+    if res.format not in ("csv", "tsv") or len(res.paths) != 1 or res.compression:
+        return None
+    if (fres.encoding or "utf-8").lower() not in UTF8:
+        return None
+    if not dialect.header or list(dialect.header_rows) != [1] or dialect.comment_char or dialect.comment_rows:
+        return None
+    control = dialect.get_control("csv")
+    if control is None:
+        from frictionless.formats import CsvControl
+
+        control = CsvControl()
+    if control.skip_initial_space or len(control.delimiter) != 1 or len(control.quote_char or "x") != 1:
+        return None
+    escape = control.escape_char or False
+    if escape and control.double_quote:
+        return None
+    return _CsvPlan(control.delimiter, control.quote_char or False, bool(control.double_quote), escape,
+                    (fres.encoding or "").lower() in ("utf-8-sig", "utf_8_sig"))
+
+
+def _read_pyarrow(pkg: Package, res: Resource, plan: _CsvPlan, names: list[str], header: int) -> Any:
+    """(text, rows, lines) of a plain CSV read by pyarrow, or None when it has rows pyarrow would not keep
+    (a ragged row, a blank line, a stray quote): those tables go through frictionless's parser instead."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    path = safeio.inside(pkg.root, res.paths[0], what="data file")
+    profile = _bytes_profile(path)
+    if profile.blank_line or profile.cr_only:
+        return None
+    if profile.quote and _stray_quote(path, plan):
+        return None
+    cols = [f"c{i}" for i in range(len(names))]
+    invalid: list[int] = []
+
+    def on_invalid(row: Any) -> str:
+        invalid.append(row.number)
+        return "skip"
+
+    try:
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(column_names=cols, skip_rows=header, use_threads=True, encoding="utf8"),
+            parse_options=pacsv.ParseOptions(
+                delimiter=plan.delimiter, quote_char=plan.quote_char, double_quote=plan.double_quote,
+                escape_char=plan.escape_char, newlines_in_values=True, ignore_empty_lines=False,
+                invalid_row_handler=on_invalid,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(cols, pa.string()), strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowException):
+        return None
+    if invalid:
+        return None
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    frame = frame.rename(dict(zip(cols, names, strict=True))) if frame.width else pl.DataFrame(
+        schema=dict.fromkeys(names, pl.Utf8))
+    rows = pl.int_range(header + 1, frame.height + header + 1, eager=True, dtype=pl.Int64).alias("row")
+    records = frame.height + header
+    if profile.newlines in (records, records - 1):  # one line a record: the line is the row
+        return frame, rows, rows.alias("line")
+    return frame, rows, _scan_lines(path, plan, frame.height)
+
+
+@dataclass(frozen=True)
+class _Bytes:
+    newlines: int
+    quote: bool
+    cr_only: bool
+    blank_line: bool
+
+
+def _bytes_profile(path: Any) -> _Bytes:
+    """One streamed pass: line feeds, quotes, CR-only line ends, blank lines."""
+    newlines, quote, cr_only, blank = 0, False, False, False
+    tail = b""
+    with open(path, "rb") as fh:
+        first = True
+        for chunk in iter(lambda: fh.read(1 << 23), b""):
+            data = tail + chunk
+            newlines += chunk.count(b"\n")
+            quote = quote or b'"' in chunk or b"'" in chunk
+            if b"\r" in data and b"\r\n" not in data and b"\n" not in data:
+                cr_only = True
+            blank = blank or b"\n\n" in data or b"\n\r\n" in data or (first and data[:1] in (b"\n", b"\r"))
+            tail, first = data[-2:], False
+    return _Bytes(newlines, quote, cr_only, blank)
+
+
+def _stray_quote(path: Any, plan: _CsvPlan) -> bool:
+    """A quote inside an unquoted field (`a"b`, `"b"c`): pyarrow repairs what Python's csv keeps; polars refuses."""
+    try:
+        lf = pl.scan_csv(path, has_header=False, infer_schema=False, truncate_ragged_lines=True,
+                         separator=plan.delimiter, quote_char=plan.quote_char or None)
+        lf.select(pl.all().str.len_bytes().max()).collect()
+    except Exception:
+        return True
+    return False
+
+
+def _scan_lines(path: Any, plan: _CsvPlan, n: int) -> pl.Series | None:
+    """The first physical line of each record (values span lines here), by Python's csv module."""
+    import csv
+
+    with open(path, encoding="utf-8-sig" if plan.bom else "utf-8", newline="") as fh:
+        reader = csv.reader(fh, delimiter=plan.delimiter, quotechar=plan.quote_char or None,
+                            doublequote=plan.double_quote, escapechar=plan.escape_char or None)
+        starts, prev = [], 0
+        for _ in reader:
+            starts.append(prev + 1)
+            prev = reader.line_num
+    starts = starts[1:]
+    return pl.Series("line", starts, dtype=pl.Int64) if len(starts) == n else None
+
+
+def _lines_if_one_per_row(pkg: Package, res: Resource, rows: pl.Series) -> pl.Series | None:
+    """For a CSV read row by row: its rows are its lines when no record spans lines."""
+    if res.format not in ("csv", "tsv") or len(res.paths) != 1 or res.compression or not len(rows):
+        return None
+    try:
+        profile = _bytes_profile(safeio.inside(pkg.root, res.paths[0]))
+    except (OSError, safeio.UnsafeInput):
+        return None
+    last = int(rows[-1])
+    return rows.alias("line") if profile.newlines in (last, last - 1) and not profile.cr_only else None
+
+
+# ---------------------------------------------------------------- the general path (frictionless's parser)
+
+
+def _lexical(value: Any) -> str:
+    """A JSON or inline value as text, for the columns (the value itself is kept in `natives`)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        import json
+
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _read_cells(fres: Any, names: list[str]) -> tuple[list[list[str | None]], list[int], list[int], dict]:
+    """Every row through frictionless's parser: text columns, row numbers, widths, non-text cells."""
+    width = len(names)
+    columns: list[list[str | None]] = [[] for _ in range(width)]
+    rows: list[int] = []
+    widths: list[int] = []
+    natives: dict[str, dict[int, Any]] = {}
+    size = 0
+    for i, (number, cells) in enumerate(fres.dialect.read_enumerated_content_stream(fres.cell_stream)):
+        rows.append(number)
+        widths.append(len(cells))
+        for k in range(width):
+            cell = cells[k] if k < len(cells) else None
+            if cell is None or isinstance(cell, str):
+                columns[k].append(cell)
+                size += len(cell) if cell else 0
+            else:
+                columns[k].append(_lexical(cell))
+                natives.setdefault(names[k], {})[i] = cell
+        if size > MAX_UNCOMPRESSED:
+            raise safeio.UnsafeInput("too-large", f"the table's cells exceed {MAX_UNCOMPRESSED:,} bytes of text")
+    return columns, rows, widths, natives
+

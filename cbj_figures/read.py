@@ -74,8 +74,35 @@ def read_table(pkg: Package, res: Resource, *, allow_network: bool = False) -> t
     except safeio.UnsafeInput as e:
         out.append(_finding(e.code, e.message, res))
     except Exception as e:  # frictionless raises its own exception for every way a source can fail
-        out.append(_frictionless_failure(e, res))
+        failure = _frictionless_failure(e, res)
+        if failure.code == "encoding-error" and len(res.paths) == 1 and not res.compression:
+            failure = _locate_encoding_error(pkg, res, failure)
+        out.append(failure)
     return None, out
+
+
+def _locate_encoding_error(pkg: Package, res: Resource, failure: Finding) -> Finding:
+    """The line of the first byte the declared encoding (UTF-8 by default) cannot decode."""
+    import codecs
+
+    encoding = res.encoding or "utf-8"
+    try:
+        decoder = codecs.getincrementaldecoder(encoding)()
+        with safeio.open_inside(pkg.root, res.paths[0]) as fh:
+            line, offset = 1, 0
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as e:
+                    line += chunk.count(b"\n", 0, max(e.start, 0))
+                    bad = chunk[e.start : e.start + 2].hex(" ")
+                    message = f"not {encoding}: byte(s) {bad} on line {line} (save the file as {encoding})"
+                    return replace(failure, message=message, line=line, row=None)
+                line += chunk.count(b"\n")
+                offset += len(chunk)
+    except (LookupError, OSError, safeio.UnsafeInput):
+        pass
+    return failure
 
 
 def _zip_problem(path: Any) -> str | None:

@@ -304,7 +304,7 @@ def _keys(out: _Findings, raw: RawTable, frame: pl.DataFrame, keep: pl.Series) -
         _repeats(out, frame, list(key), repeated & keep, "unique-error", ",".join(key), "uniqueKeys")
 
 
-def check_foreign_keys(t: Table, tables: dict[str, Table], unread: set[str]) -> list[Finding]:
+def check_foreign_keys(t: Table, tables: dict[str, Table]) -> list[Finding]:
     """Every foreign key value exists in the referenced table (typed values; a key all empty is not checked)."""
     out: list[Finding] = []
     for fk in t.schema.foreign_keys:
@@ -312,10 +312,7 @@ def check_foreign_keys(t: Table, tables: dict[str, Table], unread: set[str]) -> 
         parent = tables.get(target)
         label = ",".join(fk.fields)
         if parent is None:
-            if target in unread:
-                out.append(Finding("not-checked", f"foreign key ({label}) not checked: table {target!r} could not be "
-                                   "read", file=t.path, field=label, layer=LAYER))
-            continue
+            continue  # an unread table: `read_tables` says once which keys were not checked
         if not set(fk.fields) <= set(t.frame.columns) or not set(fk.ref_fields) <= set(parent.frame.columns):
             continue
         child = t.frame.select([pl.col(f).alias(r) for f, r in zip(fk.fields, fk.ref_fields, strict=True)])
@@ -353,5 +350,11 @@ def read_tables(pkg: Package, *, allow_network: bool = False) -> tuple[dict[str,
         findings += found
         tables[name] = table
     for t in tables.values():
-        findings += check_foreign_keys(t, tables, unread)
+        findings += check_foreign_keys(t, tables)
+    for name in sorted(unread):
+        keys = [f"{t.name}({','.join(fk.fields)})" for t in tables.values() for fk in t.schema.foreign_keys
+                if (fk.resource or t.name) == name]
+        if keys:
+            message = f"table {name!r} could not be read, so the foreign keys to it were not checked: {', '.join(keys)}"
+            findings.append(Finding("not-checked", message, file=pkg.tables[name].path, layer=LAYER))
     return tables, findings

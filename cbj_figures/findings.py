@@ -35,6 +35,7 @@ CODES: dict[str, Code] = _codes(
          "resource that does not exist.", F),
     Code("field-error", "Field error", "A field descriptor breaks a rule of the Table Schema standard.", F),
     Code("dialect-error", "Dialect error", "A table dialect breaks a rule of the standard.", F),
+    Code("metadata-error", "Metadata error", "A descriptor cannot be read as metadata of the standard.", F),
     Code("profile-error", "Profile error", "The descriptor does not validate against the JSON Schema of its profile "
          "(the official Data Package profile of its version, or the extension profile it declares)."),
     Code("hash-count", "Hash count error", "The file's hash is not the one the descriptor declares.", F),
@@ -51,14 +52,16 @@ CODES: dict[str, Code] = _codes(
     Code("schema-inferred", "Schema inferred", "The table has no schema; one was inferred from its data as "
          "frictionless does, and the table checked against it.", severity="note"),
     # -- reading a table
-    Code("scheme-error", "Scheme error", "The data is at a location the toolkit does not read (a remote URL without "
-         "--allow-network).", F),
+    Code("scheme-error", "Scheme error", "The data cannot be reached: its file does not exist.", F),
     Code("source-error", "Source error", "The data file is missing, empty or cannot be read.", F),
     Code("format-error", "Format error", "The data cannot be parsed in its declared format (malformed CSV quoting, "
          "invalid JSON).", F),
     Code("encoding-error", "Encoding error", "The data cannot be decoded with its declared encoding.", F),
     Code("compression-error", "Compression error", "The compressed data cannot be decompressed.", F),
     # -- the header
+    Code("blank-header", "Blank header", "The header row is empty.", F),
+    Code("unmatched-header", "Unmatched header", "With fieldsMatch partial, no label of the header is a field of "
+         "the schema.", F),
     Code("blank-label", "Blank label", "A label in the header row is empty.", F),
     Code("duplicate-label", "Duplicate label", "Two labels in the header row are the same.", F),
     Code("incorrect-label", "Incorrect label", "A label in the header row is not the field name the schema has "

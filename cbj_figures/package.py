@@ -221,8 +221,8 @@ def _resource(pkg: Package, i: int, raw: Any) -> Resource | None:
         pkg.findings += found
         res.schema = schema
     res.tabular = declared_tabular or schema_ref is not None or res.format in TABULAR_FORMATS
-    if res.format == "json" and not declared_tabular and schema_ref is None:
-        res.tabular = isinstance(res.data, list)  # a JSON file is data only when declared a table
+    if res.format == "json" and not declared_tabular:
+        res.tabular = False  # a JSON file is a table only when declared one (as frictionless reads it)
     return res
 
 

@@ -60,7 +60,7 @@ def read_table(pkg: Package, res: Resource, *, allow_network: bool = False) -> t
         try:
             path = safeio.inside(pkg.root, rel, what="data file")
         except FileNotFoundError:
-            out.append(Finding("source-error", f"data file {rel!r} of table {res.name!r} not found", file=rel,
+            out.append(Finding("scheme-error", f"data file {rel!r} of table {res.name!r} not found", file=rel,
                                layer="tables"))
             return None, out
         except safeio.UnsafeInput as e:
@@ -119,6 +119,8 @@ def _zip_problem(path: Any) -> str | None:
 def _frictionless_failure(e: Exception, res: Resource) -> Finding:
     error = getattr(e, "error", None)
     kind = getattr(error, "type", None)
+    if "requires unique labels in the header" in str(e):  # fieldsMatch by name, a label twice
+        return _finding("duplicate-label", str(getattr(error, "note", None) or e), res, row=1, line=1)
     if kind in ("resource-error", "schema-error", "field-error", "dialect-error", "package-error"):
         message = f"table {res.name!r} was not read: its descriptor is not valid (the descriptor layer says why)"
         return _finding("not-checked", message, res)
@@ -131,40 +133,76 @@ def _frictionless_failure(e: Exception, res: Resource) -> Finding:
 V2_RESOURCE = "https://datapackage.org/profiles/2.0/dataresource.json"
 
 
-def frictionless_resource(res: Resource, schema: Schema | None, basepath: str, standard: str = "v2") -> Any:
+JSON_FORMATS = ("json", "jsonl", "ndjson")
+
+
+def json_rows(pkg: Package, res: Resource) -> list[list[Any]] | None:
+    """A JSON table as rows, the header first: an array of arrays as it is; objects (a JSON array of them, or
+    JSON lines, or inline data) by their keys, in the order the keys first appear. JSON objects are unordered,
+    so a cell is found by its key, never by its position (frictionless takes the first object's order)."""
+    if res.data is not None:
+        items = res.data
+    elif res.format in JSON_FORMATS and res.paths and not res.urls and not res.compression:
+        text = b"".join(safeio.read_inside(pkg.root, rel, limit=MAX_UNCOMPRESSED) for rel in res.paths).decode("utf-8")
+        if res.format == "json":
+            items = safeio.load_json(text, file=res.path)
+        else:
+            items = [safeio.load_json(line, file=res.path) for line in text.splitlines() if line.strip()]
+    else:
+        return None
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items) or not items:
+        return items if isinstance(items, list) else None
+    keys: dict[str, None] = {}
+    for item in items:
+        keys.update(dict.fromkeys(item))
+    schema_names = [n for n in (res.schema.names if res.schema else []) if n in keys]
+    header = schema_names + [k for k in keys if k not in schema_names]  # keys the schema lacks come last
+    return [header, *[[item.get(k) for k in header] for item in items]]
+
+
+def frictionless_resource(
+    res: Resource, schema: Schema | None, basepath: str, standard: str = "v2", rows: list | None = None
+) -> Any:
     """The frictionless Resource of `res`: its data, format and dialect, with the schema as we parsed it,
-    judged by the Data Package version of its package."""
+    judged by the Data Package version of its package (`rows`: JSON data already read, as inline data)."""
     from frictionless import Resource as FrictionlessResource
 
     descriptor: dict[str, Any] = {"name": "table"}
     if standard != "v1":
         descriptor["$schema"] = V2_RESOURCE
-    if res.paths:
+    if rows is not None:
+        descriptor["data"] = rows
+    elif res.paths:
         descriptor["path"] = list(res.paths) if len(res.paths) > 1 else res.paths[0]
     elif res.urls:
         descriptor["path"] = list(res.urls) if len(res.urls) > 1 else res.urls[0]
     else:
         descriptor["data"] = res.data
     for key in ("format", "encoding", "compression", "innerpath", "mediatype"):
-        if isinstance(res.descriptor.get(key), str):
+        if isinstance(res.descriptor.get(key), str) and rows is None:
             descriptor[key] = res.descriptor[key]
     if res.dialect:
         descriptor["dialect"] = res.dialect
     if schema is not None:
         descriptor["schema"] = schema_descriptor(schema)
-    if res.format in ("jsonl", "ndjson") and "format" not in descriptor:
-        descriptor["format"] = res.format
     return FrictionlessResource(descriptor, basepath=basepath)
 
 
+# Constraints the standard allows but frictionless refuses (its reader would not open the table); tables.py
+# checks them itself.
+_NOT_FOR_FRICTIONLESS = {"duration": ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"),
+                         "object": ("jsonSchema",), "array": ("jsonSchema",)}
+
+
 def schema_descriptor(schema: Schema) -> dict:
-    """The schema as frictionless should see it: only the parts we parsed as well formed."""
+    """The schema as frictionless should see it to read the table: only the parts we parsed as well formed."""
     fields = []
     for f in schema.fields:
         d = {k: v for k, v in f.descriptor.items() if k not in ("constraints",)}
         d["type"], d["format"] = f.type, f.format
-        if f.constraints:
-            d["constraints"] = f.constraints
+        kept = {k: v for k, v in f.constraints.items() if k not in _NOT_FOR_FRICTIONLESS.get(f.type, ())}
+        if kept:
+            d["constraints"] = kept
         fields.append(d)
     out: dict[str, Any] = {"fields": fields, "missingValues": list(schema.missing_values)}
     if schema.fields_match != "exact":
@@ -173,8 +211,21 @@ def schema_descriptor(schema: Schema) -> dict:
 
 
 def _read(pkg: Package, res: Resource, out: list[Finding]) -> tuple[RawTable | None, list[Finding]]:
-    fres = frictionless_resource(res, res.schema, str(pkg.root), pkg.standard)
+    terminator = res.dialect.get("lineTerminator")
+    if isinstance(terminator, str) and terminator not in ("\r\n", "\n", "\r"):
+        out.append(_finding("unsupported", f"lineTerminator {terminator!r} is not supported (only CRLF, LF and CR "
+                            f"line ends): table {res.name!r} was not checked", res))
+        return None, out
+    try:
+        rows = json_rows(pkg, res)
+    except (ValueError, UnicodeDecodeError) as e:
+        out.append(_finding("format-error", f"not valid JSON: {e}", res))
+        return None, out
+    fres = frictionless_resource(res, res.schema, str(pkg.root), pkg.standard, rows)
     with fres:
+        if not fres.labels and not fres.fragment:
+            out.append(_finding("source-error", f"table {res.name!r} is empty: it has neither a header nor rows", res))
+            return None, out
         schema = res.schema
         if schema is None:
             schema, found = parse_schema(fres.schema.to_descriptor(), res.path or res.name)
@@ -185,9 +236,17 @@ def _read(pkg: Package, res: Resource, out: list[Finding]) -> tuple[RawTable | N
             out.append(_finding("schema-inferred", f"table {res.name!r} has no schema; its types were inferred "
                                 f"from its first rows: {', '.join(f'{f.name}: {f.type}' for f in schema.fields)}",
                                 res))
-        header = fres.header
+        if res.encoding is None and res.paths and (fres.encoding or "utf-8").lower() not in UTF8:
+            out.append(_finding("not-checked", f"the encoding of {res.path!r} is not declared; it was read as "
+                                f"{fres.encoding}, as frictionless detects it (the standard's default is UTF-8)", res))
+        header = _header(fres)
         out += [_header_finding(e, res) for e in header.errors]
-        expected = header.get_expected_fields()
+        try:
+            expected = header.get_expected_fields()
+        except Exception as e:  # fieldsMatch by name with a label twice: the pairing is ambiguous
+            row = (header.row_numbers or [1])[0]
+            out.append(_finding("duplicate-label", f"{getattr(e, 'note', None) or e}", res, row=row, line=row))
+            return None, out
         declared = {id(f) for f in header.fields}  # the others stand for labels the schema lacks
         fields = [schema.field(f.name) if id(f) in declared else None for f in expected]
         names = [f.name for f in expected]
@@ -207,12 +266,39 @@ def _read(pkg: Package, res: Resource, out: list[Finding]) -> tuple[RawTable | N
     return raw, out
 
 
+def _header(fres: Any) -> Any:
+    """frictionless's header, except for several header rows: there a label missing from an upper row is the one
+    to its left (a merged cell), as the Table Dialect spec's own example reads `fruit` over `id,name`."""
+    rows = list(fres.dialect.header_rows) if fres.dialect.header else []
+    if len(rows) < 2 or max(rows) > len(fres.sample):
+        return fres.header
+    from frictionless.table import Header
+
+    table = [list(fres.sample[r - 1]) for r in rows]
+    width = max(len(r) for r in table)
+    for cells in table[:-1]:
+        cells += [""] * (width - len(cells))
+        for k in range(1, width):
+            if not str(cells[k] or "").strip():
+                cells[k] = cells[k - 1]
+    join = fres.dialect.header_join
+    labels = [join.join(str(r[k]).strip() for r in table if k < len(r) and str(r[k] or "").strip()).strip()
+              for k in range(width)]
+    if labels == list(fres.labels):
+        return fres.header
+    return Header(labels, fields=list(fres.schema.fields), row_numbers=rows,
+                  ignore_case=not fres.dialect.header_case, fields_match=fres.schema.fields_match)
+
+
 def _header_finding(error: Any, res: Resource) -> Finding:
+    from cbj_figures.findings import CODES
+
     rows = getattr(error, "row_numbers", None) or [1]
     label = getattr(error, "label", None)
     field_name = getattr(error, "field_name", None) or label
     message = error.message if hasattr(error, "message") else str(error)
-    return _finding(error.type, message, res, row=rows[0], line=rows[0], field=field_name)
+    code = error.type if error.type in CODES else "format-error"
+    return _finding(code, message, res, row=rows[0], line=rows[0], field=field_name)
 
 
 # ---------------------------------------------------------------- the bulk path (pyarrow)

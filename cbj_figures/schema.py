@@ -219,6 +219,8 @@ def _parse_field(raw: dict, schema_missing: tuple[str, ...], path: str, out: lis
             bad("constraint 'enum' must be a non-empty list", where)
         elif name in BOUNDS and (isinstance(value, (list, dict, bool)) or value is None):
             bad(f"constraint {name!r} must be a value of the field's type", where)
+        elif name == "jsonSchema" and not isinstance(value, dict):
+            bad("constraint 'jsonSchema' must be a JSON Schema (an object)", where)
         else:
             kept[name] = value
     return Field(raw["name"], kind, fmt, kept, own_missing, raw)

@@ -21,7 +21,7 @@ from cbj_figures.findings import Finding
 from cbj_figures.package import Package, Resource
 from cbj_figures.read import RawTable, read_table
 from cbj_figures.schema import Field, Schema
-from cbj_figures.types import BOUNDS
+from cbj_figures.types import BOUNDS, duration_key
 
 LAYER = "tables"
 
@@ -78,16 +78,17 @@ def read_values(field: Field, values: list[Any]) -> list[tuple[bool, Any, int | 
     return out
 
 
-def cast(field: Field, raw: pl.Series, natives: dict[int, Any] | None = None) -> Cast:
-    """The typed column: the fast polars reading, and frictionless's reader for every cell it missed."""
+def cast(field: Field, raw: pl.Series, natives: dict[int, Any] | None = None, missing: tuple[str, ...] = ()) -> Cast:
+    """The typed column: the fast polars reading, and frictionless's reader for every cell it missed.
+    `missing` adds missing values to the field's own (a dialect's nullSequence)."""
     kind = field.kind
     present = raw.is_not_null()
-    if field.missing_values:
-        present = present & ~raw.is_in(list(field.missing_values))
+    if field.missing_values or missing:
+        present = present & ~raw.is_in([*field.missing_values, *missing])
     fast = pl.select(kind.fast(field, pl.lit(raw)).alias("v")).to_series() if kind.fast else None
     if fast is not None and fast.dtype != kind.polars:
         fast = fast.cast(kind.polars, strict=False)
-    fast_ok = fast.is_not_null() if fast is not None else pl.Series([False] * len(raw))
+    fast_ok = fast.is_not_null() if fast is not None else pl.Series([False] * len(raw), dtype=pl.Boolean)
     pending = present & ~fast_ok
     if natives:
         native_rows = pl.Series(sorted(natives), dtype=pl.UInt32)
@@ -161,6 +162,16 @@ def _constraint_checks(
     """(constraint, rows that break it, message) for one field; missing values pass all but `required`."""
     c = field.constraints
     value = typed.is_not_null()
+    categories = field.get("categories")
+    if isinstance(categories, list) and categories and field.type in ("string", "integer"):  # Table Schema v2
+        listed = [x.get("value") if isinstance(x, dict) else x for x in categories]
+        allowed = [t for ok, t in (cast_constraint(field, v) for v in listed) if ok and t is not None]
+        broken = value & ~typed.is_in(pl.Series(allowed, dtype=typed.dtype, strict=False).implode())
+        yield "categories", broken, lambda i: f"{_show(typed[i])} is not one of the categories {listed}"
+    if isinstance(c.get("jsonSchema"), dict):
+        yield "jsonSchema", _json_schema_breaks(c["jsonSchema"], typed, value), (
+            lambda i: f"{_show(typed[i])} does not follow the field's jsonSchema"
+        )
     if c.get("required"):
         yield "required", ~value, lambda i: f"field {field.name!r} is required, but the cell is empty"
     if "enum" in c:
@@ -176,7 +187,11 @@ def _constraint_checks(
                                  file=res.schema_file or res.path, field=field.name, layer=LAYER))
             continue
         op = {"minimum": "lt", "maximum": "gt", "exclusiveMinimum": "le", "exclusiveMaximum": "ge"}[name]
-        broken = value & getattr(typed, op)(bound)
+        ordered = typed
+        if field.type == "duration":  # compared as lengths from one fixed day (months differ in length)
+            ordered = typed.map_elements(duration_key, return_dtype=pl.Int64, skip_nulls=True)
+            bound = duration_key(bound)
+        broken = value & getattr(ordered, op)(bound)
         if typed.dtype.is_float():
             broken = broken | (value & typed.is_nan())  # NaN is within no bound (as frictionless judges it)
         yield name, broken, lambda i, name=name: f"{_show(typed[i])} breaks {name} {c[name]!r}"
@@ -195,6 +210,24 @@ def _constraint_checks(
         else:
             broken = value & ~typed.str.contains(anchored)
             yield "pattern", broken, lambda i: f"{_show(typed[i])} does not match pattern {c['pattern']!r}"
+
+
+def _json_schema_breaks(schema: dict, typed: pl.Series, present: pl.Series) -> pl.Series:
+    """Rows whose object or array breaks the field's `jsonSchema` (its $refs resolve to nothing remote)."""
+    import json
+
+    from cbj_figures.profiles import validator
+
+    check = validator(schema)
+    distinct = typed.filter(present).unique().to_list()
+    bad = []
+    for text in distinct:
+        try:
+            if not check.is_valid(json.loads(text)):
+                bad.append(text)
+        except Exception:  # a schema that cannot be applied (a remote $ref): said by the value itself
+            bad.append(text)
+    return present & typed.is_in(pl.Series(bad, dtype=pl.Utf8).implode())
 
 
 def _show(value: Any) -> str:
@@ -229,14 +262,16 @@ def check_table(raw: RawTable) -> tuple[Table, list[Finding]]:
     columns: dict[str, pl.Series] = {}
     invalid: dict[str, pl.Series] = {}
     sizes: dict[str, pl.Series | None] = {}
+    null = raw.resource.dialect.get("nullSequence")
+    extra = (null,) if isinstance(null, str) else ()
     for name, field in zip(raw.names, raw.fields, strict=True):
         if field is None:
             continue
-        result = cast(field, raw.text.get_column(name), raw.natives.get(name))
+        result = cast(field, raw.text.get_column(name), raw.natives.get(name), extra)
         columns[name], invalid[name], sizes[name] = result.typed, result.invalid, result.size
     frame = pl.DataFrame(columns) if columns else pl.DataFrame(schema={})
     # a blank row: no cell holds a value (frictionless then reports only that)
-    blank = pl.Series([True] * n)
+    blank = pl.Series([True] * n, dtype=pl.Boolean)
     for name, field in zip(raw.names, raw.fields, strict=True):
         if field is not None:
             blank = blank & columns[name].is_null() & ~invalid[name]
@@ -294,6 +329,9 @@ def _keys(out: _Findings, raw: RawTable, frame: pl.DataFrame, keep: pl.Series) -
         label = ",".join(pk)
         absent = frame.select(pl.all_horizontal(pl.col(pk).is_null())).to_series()
         out.rows("primary-key", absent, lambda i: f"the primary key ({label}) is empty", label, "primaryKey")
+        if len(pk) > 1:  # a key field cannot be empty either (Table Schema); frictionless checks only the whole key
+            part = ~absent & frame.select(pl.any_horizontal(pl.col(pk).is_null())).to_series() & keep
+            out.rows("primary-key", part, lambda i: f"part of the primary key ({label}) is empty", label, "primaryKey")
         repeated = ~absent & ~frame.select(pl.struct(pk).is_first_distinct()).to_series()
         _repeats(out, frame, pk, repeated, "primary-key", label, "primaryKey")
     for key in raw.schema.unique_keys:

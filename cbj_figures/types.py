@@ -80,6 +80,18 @@ def _duration(value: Any) -> str:
     return isodate.duration_isoformat(value)
 
 
+def duration_key(text: str) -> int | None:
+    """A duration's order: microseconds from 2000-01-01 to that date plus the duration (months differ in length,
+    so a duration is measured from one fixed day), for minimum and maximum."""
+    import isodate
+
+    try:
+        start = dt.datetime(2000, 1, 1)
+        return int(((start + isodate.parse_duration(text)) - start) / dt.timedelta(microseconds=1))
+    except (ValueError, OverflowError, TypeError, isodate.ISO8601Error):
+        return None
+
+
 def _geopoint(value: Any) -> str:
     return f"{value.lon},{value.lat}"
 
@@ -178,11 +190,13 @@ TYPES: dict[str, FieldType] = {
         FieldType("year", pl.Int64, pa.int64(), "BIGINT", "Int64", _NUMERIC, r"\d{4}", _fast_year),
         FieldType("yearmonth", _UTF8, _TEXT, _STRING, "string", _NUMERIC, r"\d{4}-(0[1-9]|1[0-2])",
                   _fast_yearmonth, _yearmonth),
-        FieldType("duration", _UTF8, _TEXT, _STRING, "string", ("required", "enum"), None, None, _duration),
+        FieldType("duration", _UTF8, _TEXT, _STRING, "string", _NUMERIC, None, None, _duration),
         FieldType("geopoint", _UTF8, _TEXT, _STRING, "string", ("required", "enum"), None, None, _geopoint),
         FieldType("geojson", _UTF8, _TEXT, _STRING, "string", ("required", "enum"), None, None, _canonical_json),
-        FieldType("object", _UTF8, _TEXT, _STRING, "string", _SIZED, None, None, _canonical_json, sized=True),
-        FieldType("array", _UTF8, _TEXT, _STRING, "string", _SIZED, None, None, _canonical_json, sized=True),
+        FieldType("object", _UTF8, _TEXT, _STRING, "string", (*_SIZED, "jsonSchema"), None, None, _canonical_json,
+                  sized=True),
+        FieldType("array", _UTF8, _TEXT, _STRING, "string", (*_SIZED, "jsonSchema"), None, None, _canonical_json,
+                  sized=True),
         FieldType("list", _UTF8, _TEXT, _STRING, "string", ("required", "minLength", "maxLength"), None, None,
                   _canonical_json, sized=True),
         FieldType("any", _UTF8, _TEXT, _STRING, "string", ("required", "enum"), None, lambda f, e: e, str),

@@ -115,11 +115,6 @@ class Verdict:
 # --------------------------------------------------------------------------------------------------------------------
 
 OVERRIDES: dict[str, Verdict] = {
-    # v1 says an undeclared `encoding` is UTF-8; frictionless guesses Latin-1 from the bytes and says valid.
-    "encoding-latin1-undeclared": Verdict(False, (Key("encoding-error", "data.csv", None),)),
-    # frictionless drops the first line of every later part (it assumes each part repeats the header), so the bad
-    # row `x,gamma` that opens the headerless part2.csv is never read and never reported.
-    "multipart-headerless-part": Verdict(False, (Key(None, "part2.csv", None),)),
     # The Table Dialect `nullSequence` is ignored by frictionless: `NA` is read as a value and fails `integer`.
     "dialect-null-sequence": Verdict(True),
     # Python's csv reader ignores `lineTerminator`, so frictionless sees one long header line.
@@ -148,8 +143,11 @@ OVERRIDES: dict[str, Verdict] = {
     "constraint-minimum-duration": Verdict(False, (Key("constraint-error", "data.csv", 3, "span"),)),
     # v2: duplicate field names MUST NOT make the descriptor invalid (they were allowed in v1).
     "duplicate-field-names": Verdict(True),
-    # frictionless crashes (TypeError: naive vs aware datetimes); ours must answer, and flag the row.
-    "datetime-naive-vs-aware-minimum": Verdict(False, (Key(None, "data.csv", 2),)),
+    # frictionless crashes (TypeError: naive vs aware datetimes); ours answers: a datetime without a zone is read
+    # as UTC (aware ones are compared in UTC), and 2020-06-01T00:00:00 is after 2020-01-01T00:00:00Z.
+    "datetime-naive-vs-aware-minimum": Verdict(True),
+    # frictionless raises a bare error (type "error") for a label twice under fieldsMatch by name; ours names it.
+    "fields-match-equal-duplicate-label": Verdict(False, (Key("duplicate-label", "data.csv", 1),)),
     # Not run by frictionless (it would fetch the remote file); ours must not connect and must still check local.csv.
     "remote-path-not-fetched": Verdict(False, (Key("type-error", "local.csv", 3, "id"),)),
 }

@@ -32,8 +32,8 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Iterable
-from decimal import Decimal, InvalidOperation
+from collections.abc import Callable, Iterable
+from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -42,28 +42,20 @@ import yaml
 
 from . import safeio
 from .findings import Finding, Reconciliation
-from .group_sum import compile_group_sum, eval_group_sum
+from .group_sum import eval_group_sum
 from .intervals import Interval, le, lt, meets
-from .printed import QUALIFIERS, UNITS, parse
+from .kinds import KINDS, compile_rule
+from .printed import parse
 from .rulefile import (
-    COMMON_KEYS,
-    EXPR_OPS,
     FILE_RULE,
-    KINDS,
     LAYER,
-    MAX_EXPRESSION_DEPTH,
-    MAX_WEIGHTS,
-    MAX_YEARS,
     OP_WORDS,
-    OPS,
     RULES_DIR,
-    Check,
     Const,
     Count,
     Expr,
     FigureIndex,
     Literal,
-    Op,
     Ref,
     Rule,
     RuleError,
@@ -156,7 +148,7 @@ def load_rules(root: Path, tables: Tables, unreadable: Iterable[str] = ()) -> tu
             line = line_of(items, i, None)
             rid = item.get("id") if isinstance(item, dict) and isinstance(item.get("id"), str) else FILE_RULE
             try:
-                rule = _compile_rule(item, idx, rel, line)
+                rule = compile_rule(item, idx, rel, line)
             except UnreadableTable:
                 continue
             except RuleError as e:
@@ -200,270 +192,37 @@ def load_rules(root: Path, tables: Tables, unreadable: Iterable[str] = ()) -> tu
     return rules, findings
 
 
-def _compile_rule(item: Any, idx: FigureIndex, rel: str, line: int | None) -> Rule:
-    if not isinstance(item, dict):
-        raise RuleError("a rule must be a mapping with id, kind and the kind's keys", line)
-    rid = item.get("id")
-    if not isinstance(rid, str) or not rid.strip():
-        raise RuleError("a rule needs a string 'id'", line)
-    kind = item.get("kind")
-    if not isinstance(kind, str) or kind not in KINDS:
-        where = line_of(item, "kind", line)
-        raise RuleError(f"rule {rid!r}: unknown kind {kind!r} (kinds: {', '.join(KINDS)})", where)
-    required, optional = KINDS[kind]
-    missing = [k for k in required if k not in item]
-    if missing:
-        raise RuleError(f"rule {rid!r} ({kind}): missing key(s) {', '.join(missing)}", line)
-    extra = sorted(set(item) - set(required) - set(optional) - set(COMMON_KEYS), key=str)
-    if extra:
-        raise RuleError(
-            f"rule {rid!r} ({kind}): unknown key {extra[0]!r} (allowed: {', '.join(required + optional)})",
-            line_of(item, extra[0], line),
-        )
-    description = item.get("description", "")
-    if not isinstance(description, str):
-        raise RuleError(f"rule {rid!r}: description must be text", line_of(item, "description", line))
-
-    def ex(key: str) -> Expr:
-        return _expr(item[key], idx, line_of(item, key, line), rid)
-
-    def exprs(key: str, minimum: int = 1) -> list[Expr]:
-        value = item[key]
-        if not isinstance(value, list) or len(value) < minimum:
-            where = line_of(item, key, line)
-            raise RuleError(f"rule {rid!r}: {key!r} must be a list of at least {minimum} operand(s)", where)
-        return [_expr(v, idx, line_of(value, i, line_of(item, key, line)), rid) for i, v in enumerate(value)]
-
-    def flag(key: str) -> bool:
-        value = item.get(key, False)
-        if not isinstance(value, bool):
-            raise RuleError(f"rule {rid!r}: {key!r} must be true or false", line_of(item, key, line))
-        return value
-
-    def at(target: Expr, *others: Expr) -> Ref | Count | None:
-        """Where a failure is reported: the compared figure itself, else a figure inside it."""
-        candidates = (target, *others)
-        direct = [e for e in candidates if isinstance(e, Ref)]
-        if direct:
-            return direct[0]
-        return next((r for r in map(_first_ref, candidates) if r is not None), None)
-
-    if kind == "group_sum":
-        group = compile_group_sum(item, idx, rid, line)
-        return Rule(rid, kind, description, rel, line or 1, [], group=group)
-
-    hundred = Const(Decimal(100))
-    checks: list[Check]
-    if kind == "sum":
-        parts, total = exprs("parts"), ex("total")
-        checks = [Check(Op("sum", tuple(parts)), total, "meets", at(total, *parts))]
-    elif kind == "shares_sum":
-        parts = exprs("parts")
-        total = ex("total") if "total" in item else hundred
-        checks = [Check(Op("sum", tuple(parts)), total, "meets", at(total, *parts))]
-    elif kind == "share":
-        part, total, share = ex("part"), ex("total"), ex("share")
-        checks = [Check(Op("product", (Op("ratio", (part, total)), hundred)), share, "meets", at(share, part))]
-    elif kind == "growth":
-        new, old, growth = ex("new"), ex("old"), ex("growth")
-        computed = Op("product", (Op("difference", (Op("ratio", (new, old)), Const(Decimal(1)))), hundred))
-        checks = [Check(computed, growth, "meets", at(growth, new))]
-    elif kind == "cagr":
-        start, end, cagr = ex("start"), ex("end"), ex("cagr")
-        years = _years(item, idx, rid, start, end, cagr, line)
-        computed = Op("cagr", (start, end, Const(Decimal(years))))
-        checks = [Check(computed, cagr, "meets", at(cagr, end))]
-    elif kind == "ratio":
-        num, den, value = ex("numerator"), ex("denominator"), ex("value")
-        computed: Expr = Op("ratio", (num, den))
-        if flag("complement"):
-            computed = Op("difference", (Const(Decimal(1)), computed))
-        if "scale" in item:
-            computed = Op("product", (computed, ex("scale")))
-        checks = [Check(computed, value, "meets", at(value, num))]
-    elif kind == "weighted_mean":
-        values, weights, mean = exprs("values"), exprs("weights"), ex("mean")
-        if len(values) != len(weights) or len(values) > MAX_WEIGHTS:
-            raise RuleError(
-                f"rule {rid!r}: 'values' and 'weights' must have the same length (at most {MAX_WEIGHTS})", line
-            )
-        checks = [Check(WeightedMean(tuple(values), tuple(weights)), mean, "meets", at(mean, *values))]
-    elif kind == "order":
-        operands = exprs("operands", minimum=2)
-        op = "lt" if flag("strict") else "le"
-        checks = [Check(a, b, op, at(b, a)) for a, b in itertools.pairwise(operands)]
-    elif kind == "bound":
-        value, bound = ex("value"), ex("bound")
-        side = item.get("side") or _default_side(bound, idx)
-        if side not in ("above", "below"):
-            raise RuleError(
-                f"rule {rid!r}: 'side' must be above or below (it can only be omitted when the bound is printed "
-                "as more_than or at_most)",
-                line_of(item, "side", line),
-            )
-        checks = [Check(value, bound, side, at(bound, value))]
-    elif kind == "count":
-        count = _count(item, idx, rid, line)
-        target = ex("target")
-        op = item.get("op", "eq")
-        ops = {"eq": "meets", "le": "le", "ge": "ge", "lt": "lt", "gt": "gt"}
-        if not isinstance(op, str) or op not in ops:
-            raise RuleError(f"rule {rid!r}: count 'op' must be one of {', '.join(ops)}", line_of(item, "op", line))
-        checks = [Check(count, target, ops[op], at(target) or count)]
-    else:  # compare
-        computed, printed = ex("computed"), ex("printed")
-        op = item.get("op", "meets")
-        if not isinstance(op, str) or op not in OPS:
-            raise RuleError(f"rule {rid!r}: 'op' must be one of {', '.join(OPS)}", line_of(item, "op", line))
-        checks = [Check(computed, printed, op, at(printed, computed))]
-    return Rule(rid, kind, description, rel, line or 1, checks)
-
-
-def _expr(value: Any, idx: FigureIndex, line: int | None, rid: str, depth: int = 0) -> Expr:
-    """An operand written in YAML -> Expr (references checked against the tables now)."""
-    if depth > MAX_EXPRESSION_DEPTH:
-        raise RuleError(f"rule {rid!r}: expressions nest more than {MAX_EXPRESSION_DEPTH} deep", line)
-    if isinstance(value, bool):
-        raise RuleError(f"rule {rid!r}: {value!r} is not an operand", line)
-    if isinstance(value, (int, Decimal)):
-        return Const(Decimal(value))
-    if isinstance(value, str):
-        try:
-            return idx.resolve(value)
-        except RuleError as e:
-            raise RuleError(f"rule {rid!r}: {e.message}", line) from None
-    if isinstance(value, dict) and len(value) >= 1:
-        if "printed" in value:
-            keys = set(value)
-            if keys - {"printed", "qualifier", "unit", "quote", "source"} or {"unit", "quote", "source"} - keys:
-                message = "a printed literal has 'printed', 'unit', 'quote', 'source' and optional 'qualifier'"
-                raise RuleError(f"rule {rid!r}: {message}", line)
-            lit = Literal(
-                str(value["printed"]),
-                str(value.get("qualifier") or "exact"),
-                str(value["unit"]),
-                str(value["quote"]),
-                str(value["source"]),
-                idx.file,
-                getattr(value, "line", line),
-            )
-            if lit.unit not in UNITS or lit.qualifier not in QUALIFIERS:
-                raise RuleError(f"rule {rid!r}: unknown unit or qualifier in printed literal {lit.printed!r}", line)
-            try:
-                parse(lit.printed, lit.qualifier, lit.unit)
-            except ValueError as e:
-                raise RuleError(f"rule {rid!r}: {e}", line) from None
-            return lit
-        if len(value) != 1:
-            known = ", ".join([*EXPR_OPS, "const", "count"])
-            raise RuleError(f"rule {rid!r}: an expression has exactly one key ({known})", line)
-        ((name, args),) = value.items()
-        inner = line_of(value, name, line)
-        if name == "count":
-            if not isinstance(args, dict) or set(args) - {"table", "where", "distinct"} or "table" not in args:
-                raise RuleError(f"rule {rid!r}: count takes a mapping with table, optional where and distinct", inner)
-            return _count(args, idx, rid, inner)
-        if name == "const":
-            if isinstance(args, bool) or not isinstance(args, (int, str, Decimal)):
-                raise RuleError(f"rule {rid!r}: const takes a number (write decimals as strings)", inner)
-            try:
-                return Const(Decimal(str(args)))
-            except InvalidOperation:
-                raise RuleError(f"rule {rid!r}: const {args!r} is not a number", inner) from None
-        if name not in EXPR_OPS:
-            known = ", ".join([*EXPR_OPS, "const", "count"])
-            raise RuleError(f"rule {rid!r}: unknown expression {name!r} (expressions: {known})", inner)
-        lo, hi = EXPR_OPS[name]
-        if not isinstance(args, list) or len(args) < lo or (hi is not None and len(args) > hi):
-            n = f"{lo}" if lo == hi else f"at least {lo}"
-            raise RuleError(f"rule {rid!r}: {name} takes a list of {n} operand(s)", inner)
-        return Op(name, tuple(_expr(a, idx, line_of(args, i, inner), rid, depth + 1) for i, a in enumerate(args)))
-    raise RuleError(f"rule {rid!r}: cannot read operand {value!r}", line)
-
-
-def _first_ref(e: Expr) -> Ref | None:
-    if isinstance(e, Ref):
-        return e
-    children: tuple[Expr, ...] = ()
-    if isinstance(e, Op):
-        children = e.args
-    elif isinstance(e, WeightedMean):
-        children = e.values + e.weights
-    for c in children:
-        r = _first_ref(c)
-        if r is not None:
-            return r
-    return None
-
-
-def _default_side(bound: Expr, idx: FigureIndex) -> str | None:
-    qualifier = None
-    if isinstance(bound, Literal):
-        qualifier = bound.qualifier
-    elif isinstance(bound, Ref):
-        try:
-            qualifier = idx.printed(bound).qualifier
-        except ValueError:
-            return None
-    return {"more_than": "above", "at_most": "below"}.get(qualifier or "")
-
-
-def _year(text: Any) -> int | None:
-    s = str(text) if text is not None else ""
-    return int(s[:4]) if len(s) >= 4 and s[:4].isdigit() else None
-
-
-def _years(item: dict, idx: FigureIndex, rid: str, start: Expr, end: Expr, cagr: Expr, line: int | None) -> int:
-    """Years of a CAGR: given, or from the periods of the figures (which must then agree)."""
-    if "years" in item:
-        years = item["years"]
-        if isinstance(years, bool) or not isinstance(years, int) or not 0 < years <= MAX_YEARS:
-            message = f"rule {rid!r}: 'years' must be a positive integer of at most {MAX_YEARS}"
-            raise RuleError(message, line_of(item, "years", line))
-        return years
-    spans = []
-    if isinstance(start, Ref) and isinstance(end, Ref):
-        a, b = _year(idx.row(start).get("period")), _year(idx.row(end).get("period"))
-        if a is not None and b is not None:
-            spans.append((a, b, f"periods of {start} and {end}"))
-    if isinstance(cagr, Ref):
-        row = idx.row(cagr)
-        a, b = _year(row.get("base_period")), _year(row.get("period"))
-        if a is not None and b is not None:
-            spans.append((a, b, f"base_period..period of {cagr}"))
-    if not spans:
-        raise RuleError(f"rule {rid!r}: cannot tell the years of the CAGR from the figures; give 'years'", line)
-    if len({(a, b) for a, b, _ in spans}) > 1:
-        detail = "; ".join(f"{a}..{b} from {why}" for a, b, why in spans)
-        raise RuleError(f"rule {rid!r}: the figures disagree on the CAGR period ({detail})", line)
-    a, b, why = spans[0]
-    if b <= a or b - a > MAX_YEARS:
-        raise RuleError(f"rule {rid!r}: CAGR period {a}..{b} ({why}) is empty or longer than {MAX_YEARS} years", line)
-    return b - a
-
-
-def _count(item: dict, idx: FigureIndex, rid: str, line: int | None) -> Count:
-    table = item["table"]
-    if not isinstance(table, str) or table not in idx.tables:
-        idx.unknown_table(table, f"rule {rid!r}: unknown table {table!r}", line_of(item, "table", line))
-    columns = idx.columns[table]
-    where = item.get("where") or {}
-    if not isinstance(where, dict):
-        where_line = line_of(item, "where", line)
-        raise RuleError(f"rule {rid!r}: 'where' must map field names to a value or a list of values", where_line)
-    conds = []
-    for name, wanted in where.items():
-        if name not in columns:
-            raise RuleError(f"rule {rid!r}: table {table!r} has no field {name!r}", line_of(where, name, line))
-        values = tuple(wanted) if isinstance(wanted, list) else (wanted,)
-        conds.append((name, tuple(canon(v) for v in values)))
-    distinct = item.get("distinct")
-    if distinct is not None and (not isinstance(distinct, str) or distinct not in columns):
-        raise RuleError(f"rule {rid!r}: table {table!r} has no field {distinct!r}", line_of(item, "distinct", line))
-    return Count(table, tuple(conds), distinct)
-
-
 # ------------------------------------------------------------------ evaluation
+
+
+def _sum(args: list[Interval]) -> Interval:
+    out = args[0]
+    for a in args[1:]:
+        out = out + a
+    return out
+
+
+def _product(args: list[Interval]) -> Interval:
+    out = args[0]
+    for a in args[1:]:
+        out = out * a
+    return out
+
+
+def _cagr(args: list[Interval]) -> Interval:
+    start, end, years = args
+    return ((end / start) ** Fraction(1, int(years.lo)) - 1) * 100
+
+
+# The operations of expressions (`{sum: [...]}`, ...): one function each, on the operands' intervals.
+OPERATIONS: dict[str, Callable[[list[Interval]], Interval]] = {
+    "sum": _sum,
+    "product": _product,
+    "difference": lambda a: a[0] - a[1],
+    "ratio": lambda a: a[0] / a[1],
+    "before_growth": lambda a: a[0] / (1 + a[1] / 100),
+    "cagr": _cagr,  # built by the cagr kind, not written in YAML
+}
 
 
 def _eval(e: Expr, idx: FigureIndex) -> Interval:
@@ -477,27 +236,7 @@ def _eval(e: Expr, idx: FigureIndex) -> Interval:
         return Interval.point(_count_rows(e, idx))
     if isinstance(e, WeightedMean):
         return _weighted_mean([_eval(v, idx) for v in e.values], [_eval(w, idx) for w in e.weights])
-    args = [_eval(a, idx) for a in e.args]
-    if e.name == "sum":
-        out = args[0]
-        for a in args[1:]:
-            out = out + a
-        return out
-    if e.name == "product":
-        out = args[0]
-        for a in args[1:]:
-            out = out * a
-        return out
-    if e.name == "difference":
-        return args[0] - args[1]
-    if e.name == "ratio":
-        return args[0] / args[1]
-    if e.name == "before_growth":
-        return args[0] / (1 + args[1] / 100)
-    if e.name == "cagr":
-        start, end, years = args
-        return ((end / start) ** Fraction(1, int(years.lo)) - 1) * 100
-    raise ValueError(f"unknown expression {e.name!r}")  # pragma: no cover
+    return OPERATIONS[e.name]([_eval(a, idx) for a in e.args])
 
 
 def _weighted_mean(values: list[Interval], weights: list[Interval]) -> Interval:

@@ -12,7 +12,7 @@ from typing import Any, NoReturn
 import yaml
 
 from .conventions import is_figure_field
-from .printed import PrintedFigure, parse
+from .printed import QUALIFIERS, UNITS, PrintedFigure, parse
 from .safeio import MAX_DEPTH, yaml_loader
 from .tables import Table
 
@@ -20,21 +20,6 @@ LAYER = "consistency"
 RULES_DIR = "checks"
 FILE_RULE = "rules-file"  # the Finding.rule of problems in a rule file itself
 
-# kind -> (required keys, optional keys); `id`, `kind`, `description` are common to all.
-KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "sum": (("parts", "total"), ()),
-    "shares_sum": (("parts",), ("total",)),
-    "share": (("part", "total", "share"), ()),
-    "growth": (("new", "old", "growth"), ()),
-    "cagr": (("start", "end", "cagr"), ("years",)),
-    "ratio": (("numerator", "denominator", "value"), ("complement", "scale")),
-    "weighted_mean": (("values", "weights", "mean"), ()),
-    "order": (("operands",), ("strict",)),
-    "bound": (("value", "bound"), ("side",)),
-    "count": (("table", "target"), ("where", "distinct", "op")),
-    "compare": (("computed", "printed"), ("op",)),
-    "group_sum": (("table", "group_by", "parts", "total"), ("where", "field", "complete")),
-}
 COMMON_KEYS = ("id", "kind", "description")
 OPS = ("meets", "le", "lt", "ge", "gt", "above", "below")
 OP_WORDS = {
@@ -338,6 +323,93 @@ class FigureIndex:
         if len(figure_fields) != 1:
             raise RuleError(f"table {table!r} has {len(figure_fields)} figure fields; name one as {text}/<field>", None)
         return Ref(table, fid, next(iter(figure_fields)))
+
+
+# ------------------------------------------------------------------ operands
+
+
+def parse_expr(value: Any, idx: FigureIndex, line: int | None, rid: str, depth: int = 0) -> Expr:
+    """An operand written in YAML -> Expr (references checked against the tables now)."""
+    if depth > MAX_EXPRESSION_DEPTH:
+        raise RuleError(f"rule {rid!r}: expressions nest more than {MAX_EXPRESSION_DEPTH} deep", line)
+    if isinstance(value, bool):
+        raise RuleError(f"rule {rid!r}: {value!r} is not an operand", line)
+    if isinstance(value, (int, Decimal)):
+        return Const(Decimal(value))
+    if isinstance(value, str):
+        try:
+            return idx.resolve(value)
+        except RuleError as e:
+            raise RuleError(f"rule {rid!r}: {e.message}", line) from None
+    if isinstance(value, dict) and len(value) >= 1:
+        if "printed" in value:
+            keys = set(value)
+            if keys - {"printed", "qualifier", "unit", "quote", "source"} or {"unit", "quote", "source"} - keys:
+                message = "a printed literal has 'printed', 'unit', 'quote', 'source' and optional 'qualifier'"
+                raise RuleError(f"rule {rid!r}: {message}", line)
+            lit = Literal(
+                str(value["printed"]),
+                str(value.get("qualifier") or "exact"),
+                str(value["unit"]),
+                str(value["quote"]),
+                str(value["source"]),
+                idx.file,
+                getattr(value, "line", line),
+            )
+            if lit.unit not in UNITS or lit.qualifier not in QUALIFIERS:
+                raise RuleError(f"rule {rid!r}: unknown unit or qualifier in printed literal {lit.printed!r}", line)
+            try:
+                parse(lit.printed, lit.qualifier, lit.unit)
+            except ValueError as e:
+                raise RuleError(f"rule {rid!r}: {e}", line) from None
+            return lit
+        if len(value) != 1:
+            known = ", ".join([*EXPR_OPS, "const", "count"])
+            raise RuleError(f"rule {rid!r}: an expression has exactly one key ({known})", line)
+        ((name, args),) = value.items()
+        inner = line_of(value, name, line)
+        if name == "count":
+            if not isinstance(args, dict) or set(args) - {"table", "where", "distinct"} or "table" not in args:
+                raise RuleError(f"rule {rid!r}: count takes a mapping with table, optional where and distinct", inner)
+            return parse_count(args, idx, rid, inner)
+        if name == "const":
+            if isinstance(args, bool) or not isinstance(args, (int, str, Decimal)):
+                raise RuleError(f"rule {rid!r}: const takes a number (write decimals as strings)", inner)
+            try:
+                return Const(Decimal(str(args)))
+            except InvalidOperation:
+                raise RuleError(f"rule {rid!r}: const {args!r} is not a number", inner) from None
+        if name not in EXPR_OPS:
+            known = ", ".join([*EXPR_OPS, "const", "count"])
+            raise RuleError(f"rule {rid!r}: unknown expression {name!r} (expressions: {known})", inner)
+        lo, hi = EXPR_OPS[name]
+        if not isinstance(args, list) or len(args) < lo or (hi is not None and len(args) > hi):
+            n = f"{lo}" if lo == hi else f"at least {lo}"
+            raise RuleError(f"rule {rid!r}: {name} takes a list of {n} operand(s)", inner)
+        return Op(name, tuple(parse_expr(a, idx, line_of(args, i, inner), rid, depth + 1) for i, a in enumerate(args)))
+    raise RuleError(f"rule {rid!r}: cannot read operand {value!r}", line)
+
+
+def parse_count(item: dict, idx: FigureIndex, rid: str, line: int | None) -> Count:
+    table = item["table"]
+    if not isinstance(table, str) or table not in idx.tables:
+        idx.unknown_table(table, f"rule {rid!r}: unknown table {table!r}", line_of(item, "table", line))
+    columns = idx.columns[table]
+    where = item.get("where") or {}
+    if not isinstance(where, dict):
+        where_line = line_of(item, "where", line)
+        raise RuleError(f"rule {rid!r}: 'where' must map field names to a value or a list of values", where_line)
+    conds = []
+    for name, wanted in where.items():
+        if name not in columns:
+            raise RuleError(f"rule {rid!r}: table {table!r} has no field {name!r}", line_of(where, name, line))
+        values = tuple(wanted) if isinstance(wanted, list) else (wanted,)
+        conds.append((name, tuple(canon(v) for v in values)))
+    distinct = item.get("distinct")
+    if distinct is not None and (not isinstance(distinct, str) or distinct not in columns):
+        raise RuleError(f"rule {rid!r}: table {table!r} has no field {distinct!r}", line_of(item, "distinct", line))
+    return Count(table, tuple(conds), distinct)
+
 
 
 def canon(v: Any) -> str | None:

@@ -251,9 +251,9 @@ def _read(pkg: Package, res: Resource, out: list[Finding]) -> tuple[RawTable | N
         fields = [schema.field(f.name) if id(f) in declared else None for f in expected]
         names = [f.name for f in expected]
         header_rows = list(fres.dialect.header_rows) if fres.dialect.header else []
-        fast = _pyarrow_plan(pkg, res, fres)
+        fast = _bulk_plan(pkg, res, fres)
         if fast is not None:
-            table = _read_pyarrow(pkg, res, fast, names, len(header_rows))
+            table = _read_bulk(pkg, res, fast, names)
             if table is not None:
                 text, rows, lines = table
                 return RawTable(res, schema, fields, names, text, rows, lines, None, {}, header_rows), out
@@ -307,18 +307,15 @@ def _header_finding(error: Any, res: Resource) -> Finding:
 @dataclass(frozen=True)
 class _CsvPlan:
     delimiter: str
-    quote_char: str | bool
-    double_quote: bool
-    escape_char: str | bool
-    bom: bool
+    quote_char: str | None
 
 
-def _pyarrow_plan(pkg: Package, res: Resource, fres: Any) -> _CsvPlan | None:
+def _bulk_plan(pkg: Package, res: Resource, fres: Any) -> _CsvPlan | None:
     """The dialect for pyarrow when the table is a plain CSV it reads exactly as frictionless would; else None."""
     dialect = fres.dialect
     if res.format not in ("csv", "tsv") or len(res.paths) != 1 or res.compression:
         return None
-    if (fres.encoding or "utf-8").lower() not in UTF8:
+    if (fres.encoding or "utf-8").lower() not in ("utf-8", "utf_8", "utf8"):  # a BOM (utf-8-sig) too
         return None
     if not dialect.header or list(dialect.header_rows) != [1] or dialect.comment_char or dialect.comment_rows:
         return None
@@ -329,24 +326,21 @@ def _pyarrow_plan(pkg: Package, res: Resource, fres: Any) -> _CsvPlan | None:
         control = CsvControl()
     if control.skip_initial_space or len(control.delimiter) != 1 or len(control.quote_char or "x") != 1:
         return None
-    escape = control.escape_char or False
-    if escape and control.double_quote:
+    if control.escape_char or not control.double_quote:
         return None
-    return _CsvPlan(control.delimiter, control.quote_char or False, bool(control.double_quote), escape,
-                    (fres.encoding or "").lower() in ("utf-8-sig", "utf_8_sig"))
+    return _CsvPlan(control.delimiter, control.quote_char or None)
 
 
-def _read_pyarrow(pkg: Package, res: Resource, plan: _CsvPlan, names: list[str], header: int) -> Any:
-    """(text, rows, lines) of a plain CSV read by pyarrow, or None when it has rows pyarrow would not keep
-    (a ragged row, a blank line, a stray quote): those tables go through frictionless's parser instead."""
+def _read_bulk(pkg: Package, res: Resource, plan: _CsvPlan, names: list[str]) -> Any:
+    """(text, rows, lines) of a plain CSV read by pyarrow (multi-threaded), or None when it has a row the
+    general path must read (a ragged row, a stray quote, CR line ends): frictionless's parser then reads
+    and reports them."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     path = safeio.inside(pkg.root, res.paths[0], what="data file")
-    profile = _bytes_profile(path)
-    if profile.blank_line or profile.cr_only:
-        return None
-    if profile.quote and _stray_quote(path, plan):
+    newlines, cr_only, quotes = _line_ends(path, plan.quote_char)
+    if cr_only or (quotes and _stray_quote(path, plan)):
         return None
     cols = [f"c{i}" for i in range(len(names))]
     invalid: list[int] = []
@@ -358,18 +352,17 @@ def _read_pyarrow(pkg: Package, res: Resource, plan: _CsvPlan, names: list[str],
     try:
         table = pacsv.read_csv(
             path,
-            read_options=pacsv.ReadOptions(column_names=cols, skip_rows=header, use_threads=True, encoding="utf8"),
+            read_options=pacsv.ReadOptions(column_names=cols, skip_rows=1, use_threads=True, encoding="utf8"),
             parse_options=pacsv.ParseOptions(
-                delimiter=plan.delimiter, quote_char=plan.quote_char, double_quote=plan.double_quote,
-                escape_char=plan.escape_char, newlines_in_values=True, ignore_empty_lines=False,
-                invalid_row_handler=on_invalid,
+                delimiter=plan.delimiter, quote_char=plan.quote_char or False, double_quote=True,
+                newlines_in_values=True, ignore_empty_lines=False, invalid_row_handler=on_invalid,
             ),
             convert_options=pacsv.ConvertOptions(
                 column_types=dict.fromkeys(cols, pa.string()), strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
         )
-    except (pa.ArrowInvalid, pa.ArrowException):
+    except (pa.ArrowInvalid, pa.ArrowException):  # not UTF-8, ...: the general path says what
         return None
     if invalid:
         return None
@@ -377,56 +370,42 @@ def _read_pyarrow(pkg: Package, res: Resource, plan: _CsvPlan, names: list[str],
     assert isinstance(frame, pl.DataFrame)
     frame = frame.rename(dict(zip(cols, names, strict=True))) if frame.width else pl.DataFrame(
         schema=dict.fromkeys(names, pl.Utf8))
-    rows = pl.int_range(header + 1, frame.height + header + 1, eager=True, dtype=pl.Int64).alias("row")
-    records = frame.height + header
-    if profile.newlines in (records, records - 1):  # one line a record: the line is the row
+    del table
+    rows = pl.int_range(2, frame.height + 2, eager=True, dtype=pl.Int64).alias("row")
+    if newlines in (frame.height + 1, frame.height):  # one line a record: the line is the row
         return frame, rows, rows.alias("line")
     return frame, rows, _scan_lines(path, plan, frame.height)
-
-
-@dataclass(frozen=True)
-class _Bytes:
-    newlines: int
-    quote: bool
-    cr_only: bool
-    blank_line: bool
-
-
-def _bytes_profile(path: Any) -> _Bytes:
-    """One streamed pass: line feeds, quotes, CR-only line ends, blank lines."""
-    newlines, quote, cr_only, blank = 0, False, False, False
-    tail = b""
-    with open(path, "rb") as fh:
-        first = True
-        for chunk in iter(lambda: fh.read(1 << 23), b""):
-            data = tail + chunk
-            newlines += chunk.count(b"\n")
-            quote = quote or b'"' in chunk or b"'" in chunk
-            if b"\r" in data and b"\r\n" not in data and b"\n" not in data:
-                cr_only = True
-            blank = blank or b"\n\n" in data or b"\n\r\n" in data or (first and data[:1] in (b"\n", b"\r"))
-            tail, first = data[-2:], False
-    return _Bytes(newlines, quote, cr_only, blank)
 
 
 def _stray_quote(path: Any, plan: _CsvPlan) -> bool:
     """A quote inside an unquoted field (`a"b`, `"b"c`): pyarrow repairs what Python's csv keeps; polars refuses."""
     try:
         lf = pl.scan_csv(path, has_header=False, infer_schema=False, truncate_ragged_lines=True,
-                         separator=plan.delimiter, quote_char=plan.quote_char or None)
+                         separator=plan.delimiter, quote_char=plan.quote_char)
         lf.select(pl.all().str.len_bytes().max()).collect()
     except Exception:
         return True
     return False
 
 
+def _line_ends(path: Any, quote: str | None = None) -> tuple[int, bool, bool]:
+    """Line feeds, whether lines end with a bare CR, whether a quote occurs: one streamed pass over the bytes."""
+    newlines, cr, quoted = 0, False, False
+    mark = quote.encode() if quote else None
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 24), b""):
+            newlines += chunk.count(b"\n")
+            cr = cr or b"\r" in chunk
+            quoted = quoted or (mark is not None and mark in chunk)
+    return newlines, cr and newlines == 0, quoted
+
+
 def _scan_lines(path: Any, plan: _CsvPlan, n: int) -> pl.Series | None:
     """The first physical line of each record (values span lines here), by Python's csv module."""
     import csv
 
-    with open(path, encoding="utf-8-sig" if plan.bom else "utf-8", newline="") as fh:
-        reader = csv.reader(fh, delimiter=plan.delimiter, quotechar=plan.quote_char or None,
-                            doublequote=plan.double_quote, escapechar=plan.escape_char or None)
+    with open(path, encoding="utf-8", newline="") as fh:
+        reader = csv.reader(fh, delimiter=plan.delimiter, quotechar=plan.quote_char)
         starts, prev = [], 0
         for _ in reader:
             starts.append(prev + 1)
@@ -440,11 +419,11 @@ def _lines_if_one_per_row(pkg: Package, res: Resource, rows: pl.Series) -> pl.Se
     if res.format not in ("csv", "tsv") or len(res.paths) != 1 or res.compression or not len(rows):
         return None
     try:
-        profile = _bytes_profile(safeio.inside(pkg.root, res.paths[0]))
+        newlines, cr_only, _ = _line_ends(safeio.inside(pkg.root, res.paths[0]))
     except (OSError, safeio.UnsafeInput):
         return None
     last = int(rows[-1])
-    return rows.alias("line") if profile.newlines in (last, last - 1) and not profile.cr_only else None
+    return rows.alias("line") if newlines in (last, last - 1) and not cr_only else None
 
 
 # ---------------------------------------------------------------- the general path (frictionless's parser)

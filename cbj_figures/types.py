@@ -96,10 +96,6 @@ def _geopoint(value: Any) -> str:
     return f"{value.lon},{value.lat}"
 
 
-def _strip(e: pl.Expr) -> pl.Expr:
-    return e.str.strip_chars()
-
-
 def _numeric_text(field: Any, e: pl.Expr) -> pl.Expr:
     """groupChar, decimalChar and bareNumber as frictionless applies them (only when declared)."""
     d = field.descriptor
@@ -115,14 +111,13 @@ def _numeric_text(field: Any, e: pl.Expr) -> pl.Expr:
 
 
 def _fast_integer(field: Any, e: pl.Expr) -> pl.Expr:
-    e = _numeric_text(field, _strip(e))
-    return pl.when(e.str.contains(r"^[+-]?[0-9]+$")).then(e.cast(pl.Int64, strict=False))
+    """polars reads a subset of what Python's int() reads (no blanks, no `1_000`): the rest goes to frictionless."""
+    return _numeric_text(field, e).cast(pl.Int64, strict=False)
 
 
 def _fast_number(field: Any, e: pl.Expr) -> pl.Expr:
-    e = _numeric_text(field, _strip(e))
-    ok = e.str.contains(r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$")
-    return pl.when(ok).then(e.cast(pl.Float64, strict=False))
+    """polars reads a subset of what Decimal() reads (`1e5`, `inf`, `NaN` alike; no blanks, no `1_000`)."""
+    return _numeric_text(field, e).cast(pl.Float64, strict=False)
 
 
 def _fast_boolean(field: Any, e: pl.Expr) -> pl.Expr:
@@ -156,7 +151,9 @@ def _fast_time(field: Any, e: pl.Expr) -> pl.Expr:
 
 
 def _fast_year(field: Any, e: pl.Expr) -> pl.Expr:
-    return pl.when(e.str.contains(r"^[0-9]{4}$")).then(e.cast(pl.Int64, strict=False))
+    """Four characters that int() reads, 0 to 9999 (as frictionless: `+123` is a year, `-123` is not)."""
+    year = e.cast(pl.Int64, strict=False)
+    return pl.when((e.str.len_bytes() == 4) & (year >= 0)).then(year)
 
 
 def _fast_yearmonth(field: Any, e: pl.Expr) -> pl.Expr:

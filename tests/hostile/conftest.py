@@ -134,22 +134,26 @@ class Runner:
     base: Path
     children: list[Child] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        for path in (self.cwd, self.tmpdir, self.home):
+            path.mkdir(parents=True, exist_ok=True)
+
     @property
     def cwd(self) -> Path:
-        path = self.base / "cwd"
-        path.mkdir(exist_ok=True)
-        return path
+        """The default working directory: an empty folder of the test's own."""
+        return self.base / "cwd"
 
     @property
     def tmpdir(self) -> Path:
         """The children's TMPDIR: their temporary folders land inside the test's folder."""
-        path = self.base / "sys-tmp"
-        path.mkdir(exist_ok=True)
-        return path
+        return self.base / "sys-tmp"
+
+    @property
+    def home(self) -> Path:
+        return self.base / "home"
 
     def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
-        home = self.base / "home"
-        home.mkdir(exist_ok=True)
+        home = self.home
         env = {
             "PATH": f"{BIN}{os.pathsep}/usr/local/bin:/usr/bin:/bin",
             "HOME": str(home),
@@ -199,7 +203,6 @@ class Runner:
 @pytest.fixture
 def cli(tmp_path: Path) -> Iterator[Runner]:
     runner = Runner(tmp_path / "run")
-    runner.base.mkdir()
     yield runner
     runner.cleanup()
 
@@ -428,7 +431,6 @@ def release(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("release")
     package = copy_package(base / "pkg")
     runner = Runner(base / "run")
-    runner.base.mkdir()
     result = runner("build", package, "--out", base / "dist")
     runner.cleanup()
     folder = base / "dist" / RELEASE

@@ -91,7 +91,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         "--json", paths["json"], "--junit", paths["junit"], "--summary", paths["summary"],
     )
     runner.cleanup()
-    assert result.rc == 1 and paths["json"].is_file(), f"the hostile package must validate with findings:\n{result.brief()}"
+    assert result.rc == 1 and paths["json"].is_file(), f"the package must validate with findings:\n{result.brief()}"
     yield Run(result, json.loads(paths["json"].read_text(encoding="utf-8")), paths["junit"], paths["summary"])
 
 

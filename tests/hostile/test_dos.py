@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -193,6 +194,20 @@ def deep_yaml_rules(pkg: Path) -> tuple[list[object], str]:
     return ["validate", pkg], "checks/zz_deep.yaml"
 
 
+def zip_bomb_diff(pkg: Path) -> tuple[list[object], str]:
+    """`diff OLD NEW` with NEW a small zip whose one extra member inflates to 1 GiB of zeros."""
+    bomb = pkg.parent / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for path in sorted(pkg.rglob("*")):
+            if path.is_file():
+                archive.write(path, f"pkg/{path.relative_to(pkg).as_posix()}")
+        with archive.open("pkg/padding.bin", "w", force_zip64=True) as member:
+            chunk = bytes(16 << 20)
+            for _ in range(64):
+                member.write(chunk)
+    return ["diff", pkg, bomb], "bomb.zip"
+
+
 ATTACKS: dict[str, Callable[[Path], tuple[list[object], str]]] = {
     "yaml-billion-laughs-in-rules": laughs_in_rules,
     "yaml-billion-laughs-in-registry": laughs_in_registry,
@@ -212,6 +227,7 @@ ATTACKS: dict[str, Callable[[Path], tuple[list[object], str]]] = {
     "json-600-deep-descriptor": deep_descriptor,
     "json-600-deep-table-schema": deep_schema,
     "expression-400-deep": deep_yaml_rules,
+    "zip-bomb-diff": zip_bomb_diff,
 }
 
 

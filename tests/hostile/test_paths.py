@@ -223,6 +223,16 @@ def test_schemas_does_not_write_through_a_planted_symlink(pkg: Path, cli: Runner
     assert result.rc in (0, 2), result.brief()
 
 
+def test_dictionary_does_not_write_through_a_planted_symlink(pkg: Path, cli: Runner, tmp_path: Path) -> None:
+    victim = _victim(tmp_path)
+    (pkg / "docs").mkdir()
+    (pkg / "docs" / "data-dictionary.md").symlink_to(victim)
+    result = cli("dictionary", pkg)
+    assert victim.read_text(encoding="utf-8") == ORIGINAL, f"dictionary wrote through a symlink\n{result.brief()}"
+    assert_no_traceback(result)
+    assert result.rc in (0, 2), result.brief()
+
+
 def test_record_release_does_not_write_through_a_symlinked_folder(pkg: Path, cli: Runner, tmp_path: Path) -> None:
     """releases/ planted as a symlink to a folder outside: releases/last/ must not land there."""
     victim = tmp_path / "victim"

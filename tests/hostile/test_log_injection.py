@@ -127,6 +127,7 @@ def test_each_annotation_is_one_finding_with_escaped_properties(run: Run) -> Non
         )
         values = {k: v for k, _, v in pairs}
         assert not any(ch in v for v in values.values() for ch in "\r\n"), line
+        assert values.get("line", "0").isdigit(), f"a forged line number: {line!r}"
         seen.append((_unescape(values.get("file", "")), int(values["line"]) if "line" in values else None))
     expected = [(f["file"] or "datapackage.json", f["line"]) for f in run.report["findings"]]
     assert Counter(seen) == Counter(expected), "the annotations are not one per finding (forged or lost ones)"

@@ -305,10 +305,6 @@ def edit_row(pkg: Path, table: str, key: str, **cells: str) -> int:
     return index + 1
 
 
-def first_key(pkg: Path, table: str) -> str:
-    return read_rows(pkg, table)[1][0]
-
-
 # ---------------------------------------------------------------- assertions
 
 

@@ -285,7 +285,7 @@ def test_the_attacks_left_no_huge_file(attacks: dict[str, Attack]) -> None:
     assert big == []
 
 
-def test_the_deep_structures_are_well_formed(tmp_path: Path) -> None:
+def test_the_deep_structures_are_well_formed() -> None:
     """Control: the nested descriptor is valid JSON of the stated depth (the attack is what it says)."""
     text = json.dumps(_nested(600))
     assert text.count("[") == 600 and json.loads(text)

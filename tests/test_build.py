@@ -15,9 +15,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from cbj_figures.build import BuildError, build
+from cbj_figures.build import BuildError, build, rehash
+from cbj_figures.conventions import is_figure_field
 from cbj_figures.descriptor import file_digest
-from cbj_figures.loader import copy_package, verify
+from cbj_figures.loader import verify
+from cbj_figures.package import copy_package
+from cbj_figures.registry import REGISTRY
 
 build_module = importlib.import_module("cbj_figures.build")  # the module, even if the package re-exports build()
 REPO = Path(__file__).resolve().parents[1]
@@ -28,9 +31,16 @@ def _files(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+def copy_with_registry(src: Path, dest: Path) -> Path:
+    """The package's files and its field registry, which now declares the release's views."""
+    root = copy_package(src, dest)
+    (root / REGISTRY).write_bytes((src / REGISTRY).read_bytes())
+    return root
+
+
 @pytest.fixture(scope="module")
 def pkg(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return copy_package(REPO, tmp_path_factory.mktemp("pkg"))
+    return copy_with_registry(REPO, tmp_path_factory.mktemp("pkg"))
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +91,14 @@ def test_zip_is_sorted_with_fixed_times_and_modes(release: Path) -> None:
 def test_parquet_columns_types_and_row_order(release: Path) -> None:
     schema = json.loads((REPO / "schemas" / "company_financials.json").read_text(encoding="utf-8"))
     table = pq.read_table(release / "parquet" / "company_financials.parquet")
-    assert table.column_names == [f["name"] for f in schema["fields"]]
+    # each figure field is followed by the interval its printed text stands for (new with the restructure)
+    expected = [
+        name
+        for f in schema["fields"]
+        for name in ([f["name"], f"{f['name']}_low", f"{f['name']}_high"] if is_figure_field(f) else [f["name"]])
+    ]
+    assert table.column_names == expected
+    assert "value_low" in expected
     types = dict(zip(table.column_names, table.schema.types, strict=True))
     assert types["value"] == pa.float64()
     assert types["is_forecast"] == pa.bool_()
@@ -89,6 +106,9 @@ def test_parquet_columns_types_and_row_order(release: Path) -> None:
     assert types["metric"] == pa.dictionary(pa.int32(), pa.string())
     assert table.schema.field("value").metadata[b"unit"] == b"CNY million"
     assert not table.schema.field("figure_id").nullable
+    assert types["value_low"] == types["value_high"] == pa.float64()
+    row = table.column("figure_id").to_pylist().index("jiliu-revenue-2025-total")  # printed 5.20亿元, exact
+    assert (table.column("value_low")[row].as_py(), table.column("value_high")[row].as_py()) == (519.5, 520.5)
     lines = (REPO / "resources" / "company_financials.csv").read_text(encoding="utf-8").splitlines()
     csv_ids = [line.split(",")[0] for line in lines[1:]]
     assert table.column("figure_id").to_pylist() == csv_ids
@@ -117,7 +137,11 @@ def test_duckdb_has_tables_keys_and_views(release: Path) -> None:
         assert wide[0] == ("total", 31.8, 520.0)
         assert ("ai_cluster_products", None, 437.0) in wide
         views = {r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
-        assert {"revenue_by_segment_year", "market_size_by_year"} <= views
+        assert {"revenue_by_segment_year", "market_size_by_year", "figures"} <= views
+        figure = con.execute(
+            "SELECT \"table\", field, value, printed, low, high FROM figures WHERE id = 'jiliu-revenue-2025-total'"
+        ).fetchall()
+        assert figure == [("company_financials", "value", 520.0, "5.20亿元", 519.5, 520.5)]
         rows = con.execute("SELECT count(*) FROM market_size").fetchone()
         assert rows is not None and rows[0] == len(pq.read_table(release / "parquet" / "market_size.parquet"))
     finally:
@@ -138,7 +162,10 @@ def test_duckdb_enforces_the_keys(release: Path, tmp_path: Path) -> None:
 
 
 def test_failed_build_leaves_no_release(pkg: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A table file vanishes after the tables were read: the copy step fails, nothing is left behind."""
+    """A table file vanishes after the tables were read: the copy step fails, nothing is left behind.
+
+    Since the restructure the copy step reads through safeio and says which file is missing (a BuildError,
+    no longer a bare FileNotFoundError)."""
     work = copy_package(pkg, tmp_path / "pkg")
     real = build_module.read_tables
 
@@ -149,7 +176,7 @@ def test_failed_build_leaves_no_release(pkg: Path, tmp_path: Path, monkeypatch: 
 
     monkeypatch.setattr(build_module, "read_tables", read_then_lose_a_file)
     out = tmp_path / "dist"
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(BuildError, match=r"resources/market_size\.csv: file not found"):
         build(work, out)
     assert list(out.iterdir()) == []  # no release folder, no zip, no temporary folder
 
@@ -170,13 +197,14 @@ def test_failed_rebuild_keeps_the_previous_release(pkg: Path, tmp_path: Path, mo
 
 
 def test_a_view_losing_its_field_fails_the_build(pkg: Path, tmp_path: Path) -> None:
-    work = copy_package(pkg, tmp_path / "pkg")
+    work = copy_with_registry(pkg, tmp_path / "pkg")
     schema_path, csv_path = work / "schemas" / "market_size.json", work / "resources" / "market_size.csv"
     schema = json.loads(schema_path.read_text(encoding="utf-8"))
     next(f for f in schema["fields"] if f["name"] == "period")["name"] = "year"
     schema_path.write_text(json.dumps(schema, ensure_ascii=False), encoding="utf-8")
     text = csv_path.read_text(encoding="utf-8")
     csv_path.write_text(text.replace(",period,", ",year,", 1), encoding="utf-8")
+    assert rehash(work) == ["market_size"]  # a deliberate edit: the descriptor layer checks the pinned hashes
     with pytest.raises(BuildError, match="market_size_by_year"):
         build(work, tmp_path / "dist")
     assert list((tmp_path / "dist").iterdir()) == []
@@ -186,7 +214,8 @@ def test_invalid_data_is_not_released(pkg: Path, tmp_path: Path) -> None:
     work = copy_package(pkg, tmp_path / "pkg")
     csv = work / "resources" / "market_size.csv"
     csv.write_text(csv.read_text(encoding="utf-8").replace(",13800,", ",lots,"), encoding="utf-8")
-    with pytest.raises(BuildError, match="market_size"):
+    assert rehash(work) == ["market_size"]  # pinned again, so the data itself is what fails
+    with pytest.raises(BuildError, match=r"1 error\(s\).*resources/market_size\.csv.*'lots'"):
         build(work, tmp_path / "dist")
     assert not (tmp_path / "dist").exists() or list((tmp_path / "dist").iterdir()) == []
 

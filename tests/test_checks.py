@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import shutil
 import textwrap
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,9 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cbj_figures.checks import KINDS, load_rules, run_checks
-from cbj_figures.descriptor import TableSpec, load_package
+from cbj_figures.package import Resource, open_package
 from cbj_figures.printed import parse
-from cbj_figures.tables import read_tables
+from cbj_figures.schema import parse_schema
+from cbj_figures.tables import Table, read_tables
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,16 +26,22 @@ ROOT = Path(__file__).resolve().parents[1]
 # ------------------------------------------------------------------ hand-made tables
 
 
-@dataclass
-class FakeTable:
-    """LoadedTable-like: spec, typed frame, physical lines (header is line 1)."""
+def make_table(name: str, fields: list[dict], frame: pl.DataFrame, text: pl.DataFrame | None = None) -> Table:
+    """A tables.Table as read_tables gives it: resources/<name>.csv with schemas/<name>.json, the typed
+    frame, the cells as written (default: the typed values as text), one physical line a row (header 1)."""
+    schema, problems = parse_schema({"fields": fields}, f"schemas/{name}.json")
+    assert schema is not None and not problems, problems
+    path = f"resources/{name}.csv"
+    descriptor = {"name": name, "type": "table", "path": path, "schema": f"schemas/{name}.json"}
+    resource = Resource(0, name, descriptor, paths=(path,), format="csv", schema=schema,
+                        schema_file=f"schemas/{name}.json", tabular=True)
+    if text is None:
+        text = frame.select(pl.all().cast(pl.Utf8))
+    rows = pl.Series("row", range(2, frame.height + 2), dtype=pl.Int64)
+    return Table(resource, schema, frame, text, rows, rows.alias("line"))
 
-    spec: TableSpec
-    frame: pl.DataFrame
-    lines: pl.Series
 
-
-def figures_table(name: str, unit: str, rows: list[tuple]) -> FakeTable:
+def figures_table(name: str, unit: str, rows: list[tuple]) -> Table:
     """rows: (figure_id, printed, qualifier[, period[, base_period]])."""
     fields = [
         {"name": "figure_id", "type": "string"},
@@ -54,14 +60,12 @@ def figures_table(name: str, unit: str, rows: list[tuple]) -> FakeTable:
         data["period"].append(period)
         data["base_period"].append(base)
         data["value"].append(float(parse(printed, qualifier, unit).value))
-    spec = TableSpec(name, f"resources/{name}.csv", {"fields": fields}, f"schemas/{name}.json", {})
-    return FakeTable(spec, pl.DataFrame(data), pl.Series("line", range(2, len(rows) + 2), dtype=pl.Int64))
+    return make_table(name, fields, pl.DataFrame(data))
 
 
-def plain_table(name: str, rows: list[dict]) -> FakeTable:
+def plain_table(name: str, rows: list[dict]) -> Table:
     fields = [{"name": k, "type": "string"} for k in rows[0]]
-    spec = TableSpec(name, f"resources/{name}.csv", {"fields": fields}, f"schemas/{name}.json", {})
-    return FakeTable(spec, pl.DataFrame(rows), pl.Series("line", range(2, len(rows) + 2), dtype=pl.Int64))
+    return make_table(name, fields, pl.DataFrame(rows))
 
 
 @pytest.fixture
@@ -108,7 +112,7 @@ def tables():
             {"deal_id": "d", "lessor_id": "z", "lessee_id": None},
         ],
     )
-    return {t.spec.name: t for t in (money, pct, counts, deals)}
+    return {t.name: t for t in (money, pct, counts, deals)}
 
 
 def run(tmp_path: Path, tables, text: str, name: str = "rules.yaml"):
@@ -266,6 +270,7 @@ def test_each_kind_passes_and_fails(tmp_path, tables, kind):
     holds, findings = one_rule(tmp_path, tables, body.replace(good, bad))
     assert not holds
     assert len(findings) == 1 and findings[0].layer == "consistency" and findings[0].rule == "r"
+    assert findings[0].code == "rule-failed"
 
 
 def test_sum_failure_points_at_the_printed_total(tmp_path, tables):
@@ -399,7 +404,7 @@ def test_waiver_of_a_holding_rule_is_reported(tmp_path, tables):
     text = "rules:\n" + textwrap.indent(textwrap.dedent(KIND_CASES["sum"][0]), "  ")
     text += "waivers:\n  - {rule: r, reason: no longer needed}\n"
     _, findings, _ = run(tmp_path, tables, text)
-    assert [f.message for f in findings] == ["waived rule now holds: remove its waiver"]
+    assert [(f.code, f.message) for f in findings] == [("waiver-error", "waived rule now holds: remove its waiver")]
 
 
 @pytest.mark.parametrize(
@@ -493,7 +498,7 @@ def test_bad_rule_files_give_one_clear_located_finding(tmp_path, tables, text, l
     assert len(load_findings) == 1, load_findings
     (f,) = load_findings
     assert message in f.message
-    assert (f.layer, f.file, f.line) == ("consistency", "checks/bad.yaml", line)
+    assert (f.layer, f.code, f.file, f.line) == ("consistency", "rule-error", "checks/bad.yaml", line)
 
 
 def test_unevaluable_rule_is_a_finding_not_a_traceback(tmp_path, tables):
@@ -509,6 +514,7 @@ def test_unevaluable_rule_is_a_finding_not_a_traceback(tmp_path, tables):
         """,
     )
     assert not holds and "cannot evaluate" in f.message and "contains 0" in f.message
+    assert f.code == "rule-error"
 
 
 def test_no_checks_folder_means_no_rules(tmp_path, tables):
@@ -614,7 +620,7 @@ def edit_row(root: Path, table: str, key: str, change: str | dict) -> int:
     (line, row) = next((n, r) for n, r in rows if r[0] == key)
     cells = dict(zip(header, row, strict=True))
     if isinstance(change, str):
-        unit = next(f["unit"] for f in load_package(root).tables[table].schema["fields"] if f["name"] == "value")
+        unit = open_package(root).tables[table].schema.field("value").get("unit")
         cells["printed"] = change
         cells["value"] = format(parse(change, cells["qualifier"], unit).value.normalize(), "f")
     else:
@@ -628,7 +634,7 @@ def edit_row(root: Path, table: str, key: str, change: str | dict) -> int:
 
 
 def check_package(root: Path):
-    pkg = load_package(root)
+    pkg = open_package(root)
     tables, table_findings = read_tables(pkg)
     assert not table_findings
     rules, load_findings = load_rules(root, tables)
@@ -716,11 +722,20 @@ yaml_values = st.recursive(
 )
 
 
+def kind_keys(kind: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(required, optional) keys of a rule kind; KINDS holds `Kind` records on `redesign` since kinds.py
+    (110d376), (required, optional) pairs before it."""
+    spec = KINDS.get(kind)
+    if spec is None:
+        return (), ()
+    return (spec.required, spec.optional) if hasattr(spec, "required") else spec
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data(), kind=st.sampled_from([*KINDS, "nope"]))
 def test_any_rule_shape_gives_findings_never_a_traceback(tmp_path, tables, data, kind):
     """Random values under a kind's own keys (and stray keys): findings, never an exception."""
-    required, optional = KINDS.get(kind, ((), ()))
+    required, optional = kind_keys(kind)
     rule = {"id": "f", "kind": kind}
     for key in required:
         rule[key] = data.draw(yaml_values | operands, label=key)
@@ -737,7 +752,7 @@ def test_any_rule_shape_gives_findings_never_a_traceback(tmp_path, tables, data,
 # ------------------------------------------------------------------ group_sum (whole long tables)
 
 
-def long_table(rows: list[tuple], name: str = "obs", printed: bool = True) -> FakeTable:
+def long_table(rows: list[tuple], name: str = "obs", printed: bool = True) -> Table:
     """rows: (figure_id, region_id, period, segment, printed[, qualifier]) -> a long CNY table.
 
     Without `printed` the value field has no printed property and the printed text is read as
@@ -754,6 +769,7 @@ def long_table(rows: list[tuple], name: str = "obs", printed: bool = True) -> Fa
     if printed:
         fields[4].update(printed="printed", qualifier="qualifier")
     data: dict[str, list] = {f["name"]: [] for f in fields}
+    written: list[str] = []  # the value cells as written
     for fid, region, period, segment, text, *q in rows:
         qualifier = q[0] if q else "exact"
         data["figure_id"].append(fid)
@@ -763,7 +779,7 @@ def long_table(rows: list[tuple], name: str = "obs", printed: bool = True) -> Fa
         data["printed"].append(text)
         data["qualifier"].append(qualifier)
         data["value"].append(_value_of(text, qualifier) if printed else float(text))
-    spec = TableSpec(name, f"resources/{name}.csv", {"fields": fields}, f"schemas/{name}.json", {})
+        written.append(text)
     frame = pl.DataFrame(
         data,
         schema={
@@ -772,7 +788,10 @@ def long_table(rows: list[tuple], name: str = "obs", printed: bool = True) -> Fa
             **{k: pl.Utf8 for k in ("figure_id", "region_id", "segment", "printed", "qualifier")},
         },
     ).select([f["name"] for f in fields])
-    return FakeTable(spec, frame, pl.Series("line", range(2, len(rows) + 2), dtype=pl.Int64))
+    text = frame.select(pl.all().cast(pl.Utf8))
+    if not printed:
+        text = text.with_columns(pl.Series("value", written, dtype=pl.Utf8))
+    return make_table(name, fields, frame, text)
 
 
 def _value_of(text: str, qualifier: str) -> float | None:
@@ -807,7 +826,7 @@ GROUP_SUM = """
 
 def group_run(tmp_path, rows=LONG_ROWS, body: str = GROUP_SUM, **kwargs):
     t = long_table(rows, **kwargs)
-    return run(tmp_path, {t.spec.name: t}, "rules:\n" + textwrap.indent(textwrap.dedent(body), "  "))
+    return run(tmp_path, {t.name: t}, "rules:\n" + textwrap.indent(textwrap.dedent(body), "  "))
 
 
 def test_group_sum_passes_with_one_reconciliation_row(tmp_path):

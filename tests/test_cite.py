@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from cbj_figures.cite import citation_cff, cite, stale_citation_files, write_citation_files, zenodo_metadata
-from cbj_figures.loader import copy_package
+from cbj_figures.package import copy_package
 
 REPO = Path(__file__).resolve().parents[1]
 DESCRIPTOR = json.loads((REPO / "datapackage.json").read_text(encoding="utf-8"))

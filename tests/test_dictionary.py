@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cbj_figures.descriptor import load_package
 from cbj_figures.dictionary import TARGET, dictionary_is_fresh, render_dictionary, write_dictionary
-from cbj_figures.loader import copy_package
+from cbj_figures.package import copy_package, open_package
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -19,14 +18,14 @@ def test_repository_dictionary_is_fresh() -> None:
 
 def test_every_table_and_field_is_described() -> None:
     text = render_dictionary(REPO)
-    pkg = load_package(REPO)
-    for name, spec in pkg.tables.items():
+    pkg = open_package(REPO)
+    for name, res in pkg.tables.items():
         assert f"## `{name}`" in text
-        for field in spec.schema["fields"]:
-            rows = [line for line in text.splitlines() if f"| `{field['name']}` | {field['type']}" in line]
-            assert rows, f"{name}.{field['name']} missing"
+        for field in res.schema.fields:
+            rows = [line for line in text.splitlines() if f"| `{field.name}` | {field.type}" in line]
+            assert rows, f"{name}.{field.name} missing"
             if field.get("description_zh"):
-                assert any(field["description_zh"] in row for row in rows)
+                assert any(field.get("description_zh") in row for row in rows)
     value = next(line for line in text.splitlines() if "| `value` | number | CNY million" in line)
     assert "required" in value and "≥ 0" in value and "printed in `printed`" in value
     assert "- primary key: `figure_id`" in text

@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from cbj_figures.diff import LAST_RELEASE, bump_between, check_version_bump, constraint_bump, diff, record_release
-from cbj_figures.loader import copy_package
+from cbj_figures.package import copy_package
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -230,7 +230,7 @@ def test_version_check_passes_when_nothing_changed(released: Path) -> None:
 def test_version_check_fails_when_not_bumped(released: Path) -> None:
     replace(released / "resources" / "company_financials.csv", "2024,325,", "2024,326,")
     findings = check_version_bump(released)
-    assert [(f.layer, f.rule) for f in findings] == [("release", "version-bump")]
+    assert [(f.layer, f.code) for f in findings] == [("release", "version-bump")]
     assert "patch" in findings[0].message and "jiliu-revenue-2024-total" in findings[0].message
     bump(released, "0.1.1")
     assert check_version_bump(released) == []
@@ -241,9 +241,9 @@ def test_version_check_fails_when_bumped_too_little(released: Path) -> None:
     lines = csv.read_text(encoding="utf-8").splitlines(keepends=True)
     csv.write_text("".join(lines) + lines[1].replace("-2021,", "-2022,"), encoding="utf-8")
     bump(released, "0.1.1")
-    assert [f.rule for f in check_version_bump(released)] == ["version-bump"]
+    assert [f.code for f in check_version_bump(released)] == ["version-bump"]
     replace(released / "datapackage.json", '"version": "0.1.1"', '"version": "0.2.0"')
-    assert [f.rule for f in check_version_bump(released)] == ["changelog"]  # 0.2.0 has no entry yet
+    assert [f.code for f in check_version_bump(released)] == ["changelog"]  # 0.2.0 has no entry yet
 
 
 def test_the_repository_is_in_step_with_its_last_release() -> None:

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from cbj_figures.descriptor import load_package
-from cbj_figures.exports import export, run_ge, run_pandera, stale_exports
+from cbj_figures.crosscheck import run_ge, run_pandera
+from cbj_figures.exports import export, stale_exports
+from cbj_figures.findings import Finding
+from cbj_figures.package import open_package
 from cbj_figures.tables import read_tables
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mini"
@@ -34,7 +36,7 @@ def test_export_is_deterministic_and_fresh(pkg: Path) -> None:
     written = export(pkg)
     assert written == sorted(written) and len(written) == 4
     first = {p: (pkg / p).read_bytes() for p in written}
-    assert stale_exports(pkg) == []
+    assert stale_exports(open_package(pkg)) == []
     export(pkg)
     assert {p: (pkg / p).read_bytes() for p in written} == first
     head = (pkg / "validators/pandera/figures.py").read_text(encoding="utf-8").splitlines()[0]
@@ -46,7 +48,7 @@ def test_stale_exports_detected(pkg: Path) -> None:
     replace(pkg, "schemas/figures.json", '"maxLength": 12', '"maxLength": 13')
     (pkg / "validators/great_expectations/orphan.json").write_text("{}", encoding="utf-8")
     (pkg / "validators/pandera/sources.py").unlink()
-    found = {(f.rule, f.file) for f in stale_exports(pkg)}
+    found = {(f.code, f.file) for f in stale_exports(open_package(pkg))}
     assert found == {
         ("stale-export", "validators/pandera/figures.py"),
         ("stale-export", "validators/great_expectations/figures.json"),
@@ -58,7 +60,7 @@ def test_stale_exports_detected(pkg: Path) -> None:
 
 def test_a_package_without_validators_has_no_stale_exports(pkg: Path) -> None:
     assert not (pkg / "validators").exists()
-    assert stale_exports(pkg) == []
+    assert stale_exports(open_package(pkg)) == []
 
 
 def test_generated_python_is_ruff_clean(pkg: Path) -> None:
@@ -132,33 +134,52 @@ def test_pandera_pattern_is_full_match(pkg: Path) -> None:
     assert json.loads(done.stdout.strip().splitlines()[-1]) == [["source_id", "pattern", "2"]]
 
 
+def seen_by(findings: list[Finding]) -> set[tuple]:
+    """What the layers before a cross-check reported, as validate.Context.seen() gives it to them."""
+    return {key for f in findings for key in ((f.file, f.row, f.field), (f.file, None, f.field))}
+
+
 def test_run_pandera_locates_lines(pkg: Path) -> None:
-    tables, _ = read_tables(load_package(pkg))
-    assert run_pandera(tables) == []
+    spec = open_package(pkg)
+    tables, _ = read_tables(spec)
+    assert run_pandera(spec, tables, set(), set()) == []
     replace(pkg, FIGURES, "exact", "exactly")
     replace(pkg, FIGURES, "rev,2023", "rev,2024")
-    tables, _ = read_tables(load_package(pkg))
-    found = {(f.layer, f.rule, f.line, f.field) for f in run_pandera(tables)}
-    assert found == {
-        ("pandera", "enum", 2, "qualifier"),
+    spec = open_package(pkg)
+    tables, table_findings = read_tables(spec)
+    found = run_pandera(spec, tables, set(), set())  # nothing seen before: pandera's own findings
+    assert {(f.layer, f.code, f.line, f.field) for f in found} == {
+        ("pandera", "constraint-error", 2, "qualifier"),
         ("pandera", "primary-key", 2, "figure_id,year"),
         ("pandera", "primary-key", 3, "figure_id,year"),
     }
+    assert "'enum'" in next(f.message for f in found if f.field == "qualifier")
+    # New with the restructure: what the tables layer already reported is not repeated.
+    seen = seen_by(table_findings)
+    again = run_pandera(spec, tables, set(), seen)
+    assert not [f for f in again if (f.file, f.row, f.field) in seen]
+    assert {(f.line, f.field) for f in again} <= {(2, "figure_id,year")}  # the enum and the repeat at line 3 are gone
 
 
 def test_run_ge(pkg: Path) -> None:
     pytest.importorskip("great_expectations")
-    spec = load_package(pkg)
+    spec = open_package(pkg)
     tables, _ = read_tables(spec)
-    assert run_ge(spec, tables) == []
+    assert run_ge(spec, tables, set(), set()) == []
     replace(pkg, FIGURES, "exact", "exactly")
     replace(pkg, FIGURES, "rev,2023", "rev,1999")
-    spec = load_package(pkg)
-    tables, _ = read_tables(spec)
+    spec = open_package(pkg)
+    tables, table_findings = read_tables(spec)
     before = sorted(p for p in pkg.rglob("*"))
-    found = {(f.rule, f.line, f.field) for f in run_ge(spec, tables)}
-    assert found == {("column_values_to_be_in_set", 2, "qualifier"), ("column_values_to_be_between", 3, "year")}
+    found = run_ge(spec, tables, set(), set())  # nothing seen before: GE's own findings
+    assert {(f.code, f.line, f.field) for f in found} == {("constraint-error", 2, "qualifier"),
+                                                         ("constraint-error", 3, "year")}
+    messages = {f.field: f.message for f in found}
+    assert "column_values_to_be_in_set" in messages["qualifier"]
+    assert "column_values_to_be_between" in messages["year"]
     assert sorted(p for p in pkg.rglob("*")) == before  # ephemeral: nothing written into the package
+    # New with the restructure: what the tables layer already reported is not repeated.
+    assert run_ge(spec, tables, set(), seen_by(table_findings)) == []
 
 
 def test_ge_suite_round_trips(pkg: Path) -> None:

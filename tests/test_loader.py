@@ -15,17 +15,18 @@ import polars as pl
 import pytest
 
 from cbj_figures.build import build
-from cbj_figures.descriptor import TableSpec, file_digest
+from cbj_figures.descriptor import file_digest
+from cbj_figures.frames import to_pandas
 from cbj_figures.loader import (
     IntegrityError,
     LoadError,
     UnknownTableError,
     VersionMismatchError,
-    copy_package,
     data_root,
     load,
-    to_pandas,
 )
+from cbj_figures.package import copy_package
+from cbj_figures.schema import parse_schema
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -75,11 +76,12 @@ def test_polars_engine_uses_enums() -> None:
 
 def test_dates_load_as_dates() -> None:
     """No real table has a date field yet; the mapping is checked on a small schema."""
-    schema = {"fields": [{"name": "d", "type": "date"}, {"name": "n", "type": "integer"}]}
-    spec = TableSpec("t", "t.csv", schema, "t.json", {})
+    fields = [{"name": "d", "type": "date"}, {"name": "n", "type": "integer"}]
+    schema, problems = parse_schema({"fields": fields}, "t.json")
+    assert schema is not None and not problems
 
     frame = pl.DataFrame({"d": [dt.date(2026, 4, 7), None], "n": [1, None]})
-    df = to_pandas(spec, frame)
+    df = to_pandas(schema, frame)
     assert str(df["d"].dtype) == "datetime64[ns]" and df["d"][0] == pd.Timestamp("2026-04-07")
     assert df["n"].dtype == "Int64" and df["n"].isna()[1]
 
@@ -162,6 +164,18 @@ def served(release: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> It
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_known_hash_of_a_local_zip_is_checked(release: Path) -> None:
+    """New with the restructure: `known_hash` is checked for a local zip too, and refused for a folder."""
+    zipped = release.parent / f"{release.name}.zip"
+    digest = file_digest(zipped)[0]
+    assert len(load("market_size", source=zipped, known_hash=f"sha256:{digest}")) == len(load("market_size"))
+    with pytest.raises(IntegrityError) as err:
+        load("market_size", source=zipped, known_hash="0" * 64)
+    assert err.value.file == str(zipped)
+    with pytest.raises(LoadError, match="not of a folder"):
+        load("market_size", source=release, known_hash=f"sha256:{digest}")
 
 
 def test_url_is_fetched_with_pooch_and_checked(served: str, release: Path) -> None:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from cbj_figures.descriptor import file_digest, load_package
+from cbj_figures.descriptor import check_descriptor, file_digest
+from cbj_figures.package import open_package
 from cbj_figures.provenance import ArticleText, check_provenance, locate_quote
 from cbj_figures.tables import read_tables
 
@@ -44,7 +45,7 @@ def edit_cells(root: Path, table: str, key: str, **cells: str) -> int:
 
 
 def provenance(root: Path):
-    pkg = load_package(root)
+    pkg = open_package(root)
     tables, _ = read_tables(pkg)
     return check_provenance(pkg, tables)
 
@@ -59,7 +60,7 @@ def test_edited_quote_fails_at_its_row(tmp_path):
         root, "company_financials", "jiliu-revenue-2025-products", quote="2025年,基流科技AI算力集群产品收入达4.37亿元"
     )
     findings = provenance(root)
-    (f,) = [f for f in findings if f.rule == "quote-not-in-source"]
+    (f,) = [f for f in findings if f.code == "quote-not-in-source"]
     assert (f.layer, f.file, f.line, f.field) == ("provenance", "resources/company_financials.csv", line, "quote")
     assert line == 5
     assert "differs at '达4.37亿元'" in f.message  # where the match stops
@@ -70,7 +71,7 @@ def test_quote_is_looked_up_only_in_its_own_article(tmp_path):
     root = copy_package(tmp_path)
     line = edit_cells(root, "company_financials", "jiliu-revenue-2024-total", source_id="cbj-leasing-space")
     (f,) = provenance(root)
-    assert (f.rule, f.line, f.field) == ("quote-not-in-source", line, "quote")
+    assert (f.code, f.line, f.field) == ("quote-not-in-source", line, "quote")
 
 
 def test_quote_with_punctuation_changed_fails(tmp_path):
@@ -79,7 +80,7 @@ def test_quote_with_punctuation_changed_fails(tmp_path):
     edit_cells(
         root, "company_financials", "jiliu-revenue-2023-total", quote="2023—2025年，公司收入由3180万元增至5.20亿元"
     )
-    assert [f.rule for f in provenance(root)] == ["quote-not-in-source"]
+    assert [f.code for f in provenance(root)] == ["quote-not-in-source"]
 
 
 def test_printed_figure_must_be_in_the_quote(tmp_path):
@@ -88,7 +89,7 @@ def test_printed_figure_must_be_in_the_quote(tmp_path):
         root, "company_ratios", "jiliu-gross-margin-2025-total", quote="基流科技整体毛利率由2024年的20.1%"
     )
     (f,) = provenance(root)
-    assert (f.rule, f.file, f.line, f.field) == (
+    assert (f.code, f.file, f.line, f.field) == (
         "printed-not-in-quote",
         "resources/company_ratios.csv",
         line,
@@ -100,7 +101,7 @@ def test_stored_value_must_be_the_exact_conversion(tmp_path):
     root = copy_package(tmp_path)
     line = edit_cells(root, "company_financials", "jiliu-revenue-2025-operations", value="83.64")
     (f,) = provenance(root)
-    assert (f.rule, f.line, f.field) == ("printed-value-mismatch", line, "value")
+    assert (f.code, f.line, f.field) == ("printed-value-mismatch", line, "value")
     assert "8363.7万元" in f.message and "83.637" in f.message
 
 
@@ -108,7 +109,7 @@ def test_qualifier_word_must_match_the_qualifier(tmp_path):
     root = copy_package(tmp_path)
     line = edit_cells(root, "company_ratios", "jiliu-market-share-2025", qualifier="exact")
     (f,) = provenance(root)
-    assert (f.rule, f.line, f.field) == ("printed-unparseable", line, "printed")
+    assert (f.code, f.line, f.field) == ("printed-unparseable", line, "printed")
     assert "says approx (约)" in f.message
 
 
@@ -117,7 +118,7 @@ def test_nullable_figure_field_in_another_column(tmp_path):
     root = copy_package(tmp_path)
     line = edit_cells(root, "leasing_deals", "zhaoyin-2026-01-16", amount="3")
     (f,) = provenance(root)
-    assert (f.rule, f.file, f.line, f.field) == (
+    assert (f.code, f.file, f.line, f.field) == (
         "printed-value-mismatch",
         "resources/leasing_deals.csv",
         line,
@@ -129,7 +130,7 @@ def test_verbatim_names_must_occur_in_the_text(tmp_path):
     root = copy_package(tmp_path)
     line = edit_cells(root, "entities", "guodian_gaoke", short_name_zh="国电高科技")
     (f,) = provenance(root)
-    assert (f.rule, f.file, f.line, f.field) == (
+    assert (f.code, f.file, f.line, f.field) == (
         "verbatim-not-in-source",
         "resources/entities.csv",
         line,
@@ -138,28 +139,39 @@ def test_verbatim_names_must_occur_in_the_text(tmp_path):
 
 
 def test_stale_text_hash_and_size_fail(tmp_path):
+    """A changed source text fails its pinned hash and size. Since the restructure the descriptor layer
+    checks every file's `hash` and `bytes` (hash-count, byte-count); provenance no longer repeats it."""
     root = copy_package(tmp_path)
-    text = root / "resources" / "sources" / "000_d31d061fede478c7.txt"
+    rel = "resources/sources/000_d31d061fede478c7.txt"
+    text = root / rel
     text.write_bytes(text.read_bytes() + b"\n")
-    rules = sorted(f.rule for f in provenance(root) if f.file == "datapackage.json")
-    assert rules == ["text-bytes", "text-hash"]
+    assert provenance(root) == []
+    pkg = open_package(root)
+    where = f"$.resources[{next(r.index for r in pkg.resources if r.path == rel)}]"
+    found = [f for f in check_descriptor(pkg) if f.code in ("hash-count", "byte-count")]
+    assert sorted(f.code for f in found) == ["byte-count", "hash-count"]
+    # located at the text file, or at its resource in the descriptor
+    assert all(f.file == rel or (f.field or "").startswith(where) for f in found), found
 
 
 def test_declared_hash_must_be_sha256(tmp_path):
+    """A source text must be pinned by its SHA-256. Since the restructure our conventions profile says so
+    (a profile-error of the descriptor layer at the resource's `hash`), not the provenance layer."""
     root = copy_package(tmp_path)
     desc = json.loads((root / "datapackage.json").read_text(encoding="utf-8"))
     text_res = next(r for r in desc["resources"] if r.get("format") == "txt")
     text_res["hash"] = "0" * 32
     (root / "datapackage.json").write_text(json.dumps(desc, ensure_ascii=False), encoding="utf-8")
-    (f,) = provenance(root)
-    assert f.rule == "text-hash" and "sha256" in f.message and f.field.endswith(".hash")
+    assert provenance(root) == []
+    (f,) = [f for f in check_descriptor(open_package(root)) if f.code == "profile-error"]
+    assert "sha256" in f.message and f.field.endswith(".hash")
 
 
 def test_unresolvable_source_is_reported(tmp_path):
     root = copy_package(tmp_path)
     line = edit_cells(root, "sources", "jiliu-prospectus", reported_in="")
     findings = provenance(root)
-    assert any(f.rule == "source-text" and f.line == line and "neither a text_resource" in f.message for f in findings)
+    assert any(f.code == "source-text" and f.line == line and "neither a text_resource" in f.message for f in findings)
 
 
 def test_file_digest_matches_hashlib(tmp_path):
@@ -189,7 +201,7 @@ def test_article_text_matching_and_lines(quote, line):
 
 
 def test_locate_quote_follows_reported_in():
-    pkg = load_package(ROOT)
+    pkg = open_package(ROOT)
     tables, _ = read_tables(pkg)
     assert locate_quote(pkg, tables, "jiliu-prospectus", "利润分别为2030万元和3110万元") == 13
     assert locate_quote(pkg, tables, "cbj-leasing-space", "节加速入场") == 118
@@ -203,12 +215,10 @@ def row_by_row(root: Path) -> list:
     """The reference: every row of every table through the row-by-row code."""
     from cbj_figures.provenance import _Context, _row_findings
 
-    pkg = load_package(root)
+    pkg = open_package(root)
     tables, _ = read_tables(pkg)
     ctx = _Context(pkg, tables)
-    return [
-        f for t in tables.values() for i in range(t.frame.height) for f in _row_findings(ctx, t, i, int(t.lines[i]))
-    ]
+    return [f for t in tables.values() for i in range(t.frame.height) for f in _row_findings(ctx, t, i)]
 
 
 def test_vectorized_checks_report_exactly_the_row_by_row_findings(tmp_path):
@@ -225,16 +235,18 @@ def test_vectorized_checks_report_exactly_the_row_by_row_findings(tmp_path):
     expected = row_by_row(root)
     got = [f for f in provenance(root) if f.file != "datapackage.json"]
     assert sorted(got, key=repr) == sorted(expected, key=repr)
-    assert {f.rule for f in got} == {
+    assert {f.code for f in got} == {
         "quote-not-in-source", "printed-value-mismatch", "printed-unparseable", "printed-not-in-quote",
         "verbatim-not-in-source",
     }
 
 
-def test_many_distinct_quotes_and_the_cap(tmp_path):
-    """Past a few distinct quotes an article is searched with Aho-Corasick; past CAP rows, one summary."""
-    from cbj_figures.checks import CAP
+def test_many_distinct_quotes_and_every_failing_row(tmp_path):
+    """Past a few distinct quotes an article is searched with Aho-Corasick; every failing row is reported.
 
+    Rewritten for the restructure: there is no CAP any more (it was 20, with one "... and N more rows"
+    summary), so all 25 broken rows are reported, each at its own line, and no summary finding."""
+    broken_rows = 25
     root = copy_package(tmp_path)
     path = root / "resources" / "company_financials.csv"
     with path.open(encoding="utf-8", newline="") as fh:
@@ -250,18 +262,17 @@ def test_many_distinct_quotes_and_the_cap(tmp_path):
         start = article.index("3180万元")
         row[q] = article[max(0, start - 1 - k % 20) : start + 6 + k // 20]
         extra.append(row)
-    broken = [list(r) for r in extra[:CAP + 5]]
+    broken = [list(r) for r in extra[:broken_rows]]
     for r in broken:
         r[0] = "broken-" + r[0]
         r[q] = r[q] + "不在原文里"
     with path.open("w", encoding="utf-8", newline="") as fh:
         csv.writer(fh, lineterminator="\n").writerows([header, *rows[1:], *extra, *broken])
-    pkg = load_package(root)
+    pkg = open_package(root)
     tables, _ = read_tables(pkg)
     findings = [f for f in check_provenance(pkg, tables) if f.file == "resources/company_financials.csv"]
-    located = [f for f in findings if f.line is not None]
-    assert len(located) == CAP and all(f.rule == "quote-not-in-source" for f in located)
+    assert all(f.line is not None for f in findings)  # no summary finding
+    assert all(f.code == "quote-not-in-source" for f in findings)
     first_broken = len(rows) + len(extra) + 1
-    assert [f.line for f in located] == list(range(first_broken, first_broken + CAP))
-    (summary,) = [f for f in findings if f.line is None]
-    assert summary.message == "... and 5 more rows failing 'quote-not-in-source'"
+    assert [f.line for f in findings] == list(range(first_broken, first_broken + broken_rows))
+    assert [f.row for f in findings] == [f.line for f in findings]  # one physical line a row here

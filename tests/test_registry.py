@@ -31,7 +31,9 @@ def test_a_shared_field_is_written_once_and_reaches_every_table(pkg):
     text = registry.read_text(encoding="utf-8")
     assert text.count("description_zh: 原文引文") == 1  # quote: defined once, used by all 11 tables
     registry.write_text(text.replace("description_zh: 原文引文", "description_zh: 引文"), encoding="utf-8")
-    stale = {f.file for f in stale_schemas(pkg)}
+    found = stale_schemas(pkg)
+    assert {f.code for f in found} == {"stale-schema"}
+    stale = {f.file for f in found}
     assert len(stale) == 11
     assert main(["schemas", str(pkg)]) == 0
     assert stale_schemas(pkg) == []
@@ -47,7 +49,7 @@ def test_a_table_extends_a_shared_field_without_copying_it(pkg):
 def test_a_broken_registry_is_one_located_finding(pkg):
     (pkg / REGISTRY).write_text("fields:\n  quote: [unclosed\n", encoding="utf-8")
     (finding,) = stale_schemas(pkg)
-    assert (finding.rule, finding.file, finding.line) == ("schema-registry", REGISTRY, 3)
+    assert (finding.code, finding.file, finding.line) == ("registry-error", REGISTRY, 3)
 
 
 def test_an_unknown_field_name_is_refused(pkg):

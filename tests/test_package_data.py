@@ -63,11 +63,15 @@ def test_frictionless_catches_a_dangling_foreign_key(tmp_path):
     assert "foreign-key" in errors
 
 
-def test_descriptor_follows_the_official_v2_profile():
+def test_descriptor_follows_the_official_v2_profile_and_ours():
+    """The package opts into our conventions; our profile extends the official v2 one, and both hold."""
+    from cbj_figures.profiles import CONVENTIONS_PROFILE, conventions, validator
+
     profile = official("datapackage", "2.0")
     errors = sorted(jsonschema.Draft7Validator(profile).iter_errors(DESCRIPTOR), key=str)
     assert not errors, [e.message for e in errors]
-    assert DESCRIPTOR["$schema"] == "https://datapackage.org/profiles/2.0/datapackage.json"
+    assert DESCRIPTOR["$schema"] == CONVENTIONS_PROFILE
+    assert not list(validator(conventions()).iter_errors(DESCRIPTOR))
 
 
 @pytest.mark.parametrize("resource", TABLES, ids=lambda r: r["name"])

@@ -291,7 +291,7 @@ def _compile_rule(item: Any, idx: FigureIndex, rel: str, line: int | None) -> Ru
         if side not in ("above", "below"):
             raise RuleError(
                 f"rule {rid!r}: 'side' must be above or below (it can only be omitted when the bound is printed "
-                "as more_than or at_most)",
+                "as more_than, at_least or at_most)",
                 line_of(item, "side", line),
             )
         checks = [Check(value, bound, side, at(bound, value))]
@@ -396,7 +396,7 @@ def _default_side(bound: Expr, idx: FigureIndex) -> str | None:
             qualifier = idx.printed(bound).qualifier
         except ValueError:
             return None
-    return {"more_than": "above", "at_most": "below"}.get(qualifier or "")
+    return {"more_than": "above", "at_least": "above", "at_most": "below"}.get(qualifier or "")
 
 
 def _year(text: Any) -> int | None:

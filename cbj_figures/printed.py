@@ -15,11 +15,14 @@ from typing import Any
 from .intervals import Interval
 
 UNITS = ("CNY million", "percent", "count", "multiple")
-QUALIFIERS = ("exact", "approx", "more_than", "nearly", "at_most", "range_low", "range_high")
+QUALIFIERS = ("exact", "approx", "more_than", "at_least", "nearly", "at_most", "range_low", "range_high")
 
 # Qualifier words, longest first so that 不超过 is not read as 超过.
 PREFIX_WORDS: dict[str, str | None] = {
     "不超过": "at_most",
+    "不少于": "at_least",
+    "不低于": "at_least",
+    "至少": "at_least",
     "超过": "more_than",
     "首超": "more_than",
     "突破": "more_than",
@@ -30,6 +33,10 @@ PREFIX_WORDS: dict[str, str | None] = {
 }
 SUFFIX_WORDS: dict[str, str] = {"余": "more_than", "以上": "more_than", "以下": "at_most"}
 NEUTRAL_QUALIFIERS = ("exact", "range_low", "range_high")
+# A qualifier the row's quote may carry instead of the printed figure: `14家` is at_least when the
+# quote says 据不完全统计 (an incomplete count). `parse` accepts it without its word; the provenance
+# layer, which sees the quote, checks the quote's words.
+QUOTE_WORDS: dict[str, tuple[str, ...]] = {"at_least": ("不完全统计",)}
 
 # Scale words into the field unit, per unit.
 _CNY_SCALES = {"万亿": Decimal(1_000_000), "千万": Decimal(10), "百万": Decimal(1), "亿": Decimal(100),
@@ -104,7 +111,7 @@ def parse(printed: str, qualifier: str, unit: str) -> PrintedFigure:
     if qualifier in ("range_low", "range_high") and not is_range:
         raise ValueError(f"qualifier {qualifier!r} needs a printed range like '10—20倍', got {printed!r}")
     if printed_q is None:
-        if qualifier not in NEUTRAL_QUALIFIERS:
+        if qualifier not in NEUTRAL_QUALIFIERS and qualifier not in QUOTE_WORDS:
             words = _words_for(qualifier)
             raise ValueError(f"qualifier {qualifier!r} needs its word ({words}) in the printed figure {printed!r}")
     elif printed_q != qualifier:
@@ -136,16 +143,20 @@ def _interval(x: Decimal, u: Decimal, qualifier: str) -> Interval:
         return Interval.around(x, u, u)
     if qualifier == "nearly":
         return Interval.around(x, u, 0)
-    if qualifier == "more_than":
+    if qualifier in ("more_than", "at_least"):
         return Interval.at_least(x)
     if qualifier == "at_most":
         return Interval.at_most(x)
     raise ValueError(f"unknown qualifier {qualifier!r}")  # pragma: no cover
 
 
+def qualifier_words(qualifier: str) -> tuple[str, ...]:
+    """The words that print `qualifier` in a figure (至少, 不少于, 不低于 for at_least)."""
+    return tuple(w for w, q in {**PREFIX_WORDS, **SUFFIX_WORDS}.items() if q == qualifier)
+
+
 def _words_for(qualifier: str) -> str:
-    words = {**PREFIX_WORDS, **SUFFIX_WORDS}
-    return ", ".join(w for w, q in words.items() if q == qualifier)
+    return ", ".join(qualifier_words(qualifier))
 
 
 def _read_unit(rest: str, unit: str, printed: str) -> tuple[str, Decimal]:
@@ -466,7 +477,7 @@ def _scaled(df: Any, rows: int) -> ScaledFigures:
         .then(pl.col("_v") - pl.col("_h"))
         .when(q.is_in(["approx", "nearly"]))
         .then(pl.col("_v") - pl.col("_u"))
-        .when(q == "more_than")
+        .when(q.is_in(["more_than", "at_least"]))
         .then(pl.col("_v"))
         .alias("lo"),
         pl.when(q.is_in(list(NEUTRAL_QUALIFIERS)))

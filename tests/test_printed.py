@@ -73,6 +73,12 @@ def test_design_md_table_is_the_implementation(printed, qualifier, unit, value, 
         ("3—5年", "range_high", "count", "5", "5", "5"),
         ("100家以上", "more_than", "count", "100", "100", None),
         ("10家以下", "at_most", "count", "10", None, "10"),
+        # at_least: a floor, printed 至少 / 不少于 / 不低于, or no word (the quote's 据不完全统计, see provenance)
+        ("至少14家", "at_least", "count", "14", "14", None),
+        ("不少于3项", "at_least", "count", "3", "3", None),
+        ("不低于20%", "at_least", "percent", "20", "20", None),
+        ("至少3000万元", "at_least", "CNY million", "30", "30", None),
+        ("14家", "at_least", "count", "14", "14", None),
         # multiples
         ("17.6倍", "exact", "multiple", "17.6", "17.55", "17.65"),
         ("可达10—20倍", "range_low", "multiple", "10", "5", "15"),
@@ -106,6 +112,10 @@ def test_policy_function_matches_parse():
         ("超过20%", "approx", "percent", "says more_than (超过)"),
         ("不超过1倍", "more_than", "multiple", "says at_most (不超过)"),
         ("十余家", "exact", "count", "says more_than (余)"),
+        ("至少14家", "exact", "count", "says at_least (至少)"),
+        ("不少于14家", "more_than", "count", "says at_least (不少于)"),
+        ("超过14家", "at_least", "count", "says more_than (超过)"),
+        ("不低于14家以上", "at_least", "count", "mixes qualifier words"),
         ("近3000万元", "approx", "CNY million", "says nearly (近)"),
         ("10—20倍", "exact", "multiple", "is a range"),
         ("17.6倍", "range_low", "multiple", "needs a printed range"),
@@ -182,6 +192,11 @@ EXAMPLES = [(p, q, unit) for p, q, unit, *_ in design_examples()] + [
     (None, "exact", "count"),
     ("", "exact", "count"),
     ("1元", "exact", "CNY million"),
+    ("至少14家", "at_least", "count"),
+    ("14家", "at_least", "count"),
+    ("至少14家", "more_than", "count"),
+    ("不低于20%", "at_least", "percent"),
+    ("不少于3000万元", "at_least", "CNY million"),
 ]
 
 
@@ -193,7 +208,9 @@ def test_parse_column_is_parse_on_the_documented_and_tricky_cases(unit):
         assert _same(g, _row_by_row(p, q, unit)), (p, q, g)
 
 
-_words = st.sampled_from(["", "", "", "约", "超过", "超", "首超", "突破", "近", "不超过", "可达", "第", " "])
+_words = st.sampled_from(
+    ["", "", "", "约", "超过", "超", "首超", "突破", "近", "不超过", "至少", "不少于", "不低于", "可达", "第", " "]
+)
 _arabic = st.from_regex(r"[0-9]{1,5}(,[0-9]{3}){0,2}(\.[0-9]{1,4})?", fullmatch=True)
 _chinese = st.text(alphabet="一二两三四五六七八九十百千零", min_size=1, max_size=4)
 _number = st.one_of(_arabic, _arabic, _chinese)
@@ -245,3 +262,12 @@ def test_parse_column_reads_repeated_texts_once_with_the_same_result():
     assert repeated == _vectorized(texts, quals, "CNY million") * 5
     scaled = decimal_column(pl.Series(["1.5", "2", None, "x"] * 10))
     assert scaled.frame.height == 40 and scaled.decimal(scaled.frame["value"][4]) == Decimal("1.5")
+
+
+def test_at_least_is_a_floor_like_more_than():
+    """at_least and more_than give the same interval [x, +inf); only their words differ."""
+    floor = parse("至少14家", "at_least", "count")
+    floor_14 = Interval(Decimal(14), Decimal("Infinity"))
+    assert floor.interval == parse("十四家以上", "more_than", "count").interval == floor_14
+    assert interval_for(Decimal(14), Decimal(1), "at_least") == floor.interval
+    assert "at_least" in QUALIFIERS

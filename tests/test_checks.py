@@ -583,7 +583,6 @@ BREAKS: dict[str, tuple[str, str, str | dict]] = {
     "commercial-launches-within-total-2025": ("industry_counts", "china-launches-2025", "42次"),
     "commercial-launch-share-2025": ("industry_ratios", "china-commercial-launch-share-2025", "首超60%"),
     "leasing-companies-more-than-ten": ("industry_counts", "leasing-companies-in-satellite-business-2026", "9家"),
-    "named-lessors-within-fourteen": ("industry_counts", "leasing-companies-in-satellite-business-2026", "4家"),
     "named-lessors-at-least-five": ("leasing_deals", "changjiang-2026-01", {"lessor_id": "zhongyin_financial_leasing"}),
     "named-lessors-are-the-leasing-entities": (
         "leasing_deals",

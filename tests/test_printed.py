@@ -63,7 +63,11 @@ def test_design_md_table_is_the_implementation(printed, qualifier, unit, value, 
         ("14家", "exact", "count", "14", "14", "14"),
         ("3项", "exact", "count", "3", "3", "3"),
         ("3年", "exact", "count", "3", "3", "3"),
-        ("第九", "exact", "count", "9", "9", "9"),
+        # ranks: ordinals, exact tallies
+        ("第九", "exact", "rank", "9", "9", "9"),
+        ("第九大", "exact", "rank", "9", "9", "9"),
+        ("第1名", "exact", "rank", "1", "1", "1"),
+        ("第三位", "exact", "rank", "3", "3", "3"),
         ("十四家", "exact", "count", "14", "14", "14"),
         ("二十家", "exact", "count", "20", "20", "20"),
         ("一百零五颗", "exact", "count", "105", "105", "105"),
@@ -127,7 +131,10 @@ def test_policy_function_matches_parse():
         ("数亿元", "exact", "CNY million", "cannot read a number"),
         ("二三家", "exact", "count", "cannot read Chinese numeral"),
         ("十百家", "exact", "count", "cannot read Chinese numeral"),
-        ("第九%", "exact", "percent", "only readable as a count"),
+        ("第九%", "exact", "percent", "only readable as a rank"),
+        ("第九大", "exact", "count", "only readable as a rank"),
+        ("9名", "exact", "rank", "a rank is printed as an ordinal"),
+        ("第九家", "exact", "rank", "not a rank"),
         ("", "exact", "count", "empty"),
         ("5家", "roughly", "count", "unknown qualifier"),
         ("5家", "exact", "dollars", "unknown unit"),
@@ -194,6 +201,10 @@ EXAMPLES = [(p, q, unit) for p, q, unit, *_ in design_examples()] + [
     ("1元", "exact", "CNY million"),
     ("至少14家", "at_least", "count"),
     ("14家", "at_least", "count"),
+    ("第九大", "exact", "rank"),
+    ("第九", "exact", "rank"),
+    ("9名", "exact", "rank"),
+    ("第九大", "exact", "count"),
     ("至少14家", "more_than", "count"),
     ("不低于20%", "at_least", "percent"),
     ("不少于3000万元", "at_least", "CNY million"),
@@ -216,7 +227,7 @@ _chinese = st.text(alphabet="一二两三四五六七八九十百千零", min_si
 _number = st.one_of(_arabic, _arabic, _chinese)
 _tails = st.sampled_from(
     ["元", "万元", "亿元", "万亿元", "千万元", "百万元", "%", "％", "成", "倍", "家", "万家", "亿次", "", "名人",
-     "余万元", "余家", "以上", "万元以下", "亿", "美元", " 亿元"]
+     "大", "名", "余万元", "余家", "以上", "万元以下", "亿", "美元", " 亿元"]
 )
 
 

@@ -99,6 +99,8 @@ CODES: dict[str, Code] = _codes(
     Code("printed-not-in-quote", "Printed not in quote", "The printed figure does not occur in its quote."),
     Code("printed-unparseable", "Printed unparseable", "The printed figure cannot be read, or its qualifier "
          "words disagree with its qualifier."),
+    Code("qualifier-unprinted", "Qualifier unprinted", "The qualifier needs its word in the printed figure "
+         "(至少, 不少于, ...) or its marker in the quote (据不完全统计) for a floor."),
     Code("printed-value-mismatch", "Printed value mismatch", "The stored value is not the printed figure "
          "converted to the field's unit."),
     Code("verbatim-not-in-source", "Verbatim not in source", "A field marked verbatim does not occur in the text."),

@@ -14,12 +14,15 @@ from typing import Any
 
 from .intervals import Interval
 
-UNITS = ("CNY million", "percent", "count", "multiple")
-QUALIFIERS = ("exact", "approx", "more_than", "nearly", "at_most", "range_low", "range_high")
+UNITS = ("CNY million", "percent", "count", "multiple", "rank")
+QUALIFIERS = ("exact", "approx", "more_than", "at_least", "nearly", "at_most", "range_low", "range_high")
 
 # Qualifier words, longest first so that 不超过 is not read as 超过.
 PREFIX_WORDS: dict[str, str | None] = {
     "不超过": "at_most",
+    "不少于": "at_least",
+    "不低于": "at_least",
+    "至少": "at_least",
     "超过": "more_than",
     "首超": "more_than",
     "突破": "more_than",
@@ -30,12 +33,17 @@ PREFIX_WORDS: dict[str, str | None] = {
 }
 SUFFIX_WORDS: dict[str, str] = {"余": "more_than", "以上": "more_than", "以下": "at_most"}
 NEUTRAL_QUALIFIERS = ("exact", "range_low", "range_high")
+# A qualifier the row's quote may carry instead of the printed figure: `14家` is at_least when the
+# quote says 据不完全统计 (an incomplete count). `parse` accepts it without its word; the provenance
+# layer, which sees the quote, checks the quote's words.
+QUOTE_WORDS: dict[str, tuple[str, ...]] = {"at_least": ("不完全统计",)}
 
 # Scale words into the field unit, per unit.
 _CNY_SCALES = {"万亿": Decimal(1_000_000), "千万": Decimal(10), "百万": Decimal(1), "亿": Decimal(100),
                "万": Decimal("0.01"), "": Decimal("0.000001")}
 _COUNT_SCALES = {"亿": Decimal(100_000_000), "万": Decimal(10_000), "": Decimal(1)}
 COUNT_WORDS = "家次名个颗项年位人款台张条座种户笔单大"
+RANK_WORDS = "大名位"  # a rank is an ordinal: 第九, 第九大, 第九名, 第三位
 
 _CN_DIGITS = {
     "零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
@@ -104,21 +112,23 @@ def parse(printed: str, qualifier: str, unit: str) -> PrintedFigure:
     if qualifier in ("range_low", "range_high") and not is_range:
         raise ValueError(f"qualifier {qualifier!r} needs a printed range like '10—20倍', got {printed!r}")
     if printed_q is None:
-        if qualifier not in NEUTRAL_QUALIFIERS:
+        if qualifier not in NEUTRAL_QUALIFIERS and qualifier not in QUOTE_WORDS:
             words = _words_for(qualifier)
             raise ValueError(f"qualifier {qualifier!r} needs its word ({words}) in the printed figure {printed!r}")
     elif printed_q != qualifier:
         shown = word if word_q else ("余" if yu else rest[-2:])
         raise ValueError(f"printed figure {printed!r} says {printed_q} ({shown}), but qualifier is {qualifier!r}")
-    if ordinal and (unit != "count" or is_range):
-        raise ValueError(f"ordinal {printed!r} is only readable as a count")
+    if ordinal and (unit != "rank" or is_range):
+        raise ValueError(f"ordinal {printed!r} is only readable as a rank")
+    if unit == "rank" and not ordinal:
+        raise ValueError(f"a rank is printed as an ordinal (第九, 第九大), got {printed!r}")
 
     number = second if qualifier == "range_high" else first
     x, digit_unit = _read_number(number, printed)
     value = _EXACT.multiply(x, factor)
     u = _EXACT.multiply(digit_unit, factor)
-    if unit == "count" and scale == "" and qualifier in NEUTRAL_QUALIFIERS:
-        u = Decimal(0)  # a count without a scale word is an exact tally
+    if unit in ("count", "rank") and scale == "" and qualifier in NEUTRAL_QUALIFIERS:
+        u = Decimal(0)  # a count without a scale word, or a rank, is an exact tally
     interval = _interval(value, u, qualifier)
     return PrintedFigure(printed, qualifier, unit, value, interval, u, number, scale)
 
@@ -136,16 +146,20 @@ def _interval(x: Decimal, u: Decimal, qualifier: str) -> Interval:
         return Interval.around(x, u, u)
     if qualifier == "nearly":
         return Interval.around(x, u, 0)
-    if qualifier == "more_than":
+    if qualifier in ("more_than", "at_least"):
         return Interval.at_least(x)
     if qualifier == "at_most":
         return Interval.at_most(x)
     raise ValueError(f"unknown qualifier {qualifier!r}")  # pragma: no cover
 
 
+def qualifier_words(qualifier: str) -> tuple[str, ...]:
+    """The words that print `qualifier` in a figure (至少, 不少于, 不低于 for at_least)."""
+    return tuple(w for w, q in {**PREFIX_WORDS, **SUFFIX_WORDS}.items() if q == qualifier)
+
+
 def _words_for(qualifier: str) -> str:
-    words = {**PREFIX_WORDS, **SUFFIX_WORDS}
-    return ", ".join(w for w, q in words.items() if q == qualifier)
+    return ", ".join(qualifier_words(qualifier))
 
 
 def _read_unit(rest: str, unit: str, printed: str) -> tuple[str, Decimal]:
@@ -171,6 +185,10 @@ def _read_unit(rest: str, unit: str, printed: str) -> tuple[str, Decimal]:
     if unit == "multiple":
         if core != "倍":
             raise ValueError(f"printed figure {printed!r} is not a multiple (expected 倍)")
+        return "", Decimal(1)
+    if unit == "rank":
+        if core and not all(ch in RANK_WORDS for ch in core):
+            raise ValueError(f"printed figure {printed!r} is not a rank (unexpected {core!r})")
         return "", Decimal(1)
     # count: optional scale word, then an optional counter word
     scale = ""
@@ -245,6 +263,7 @@ def _power_of_ten(d: Decimal) -> int:
 
 _FAST_PREFIX = "(" + "|".join(PREFIX_WORDS) + ")?"  # dict order: 不超过 before 超过 before 超
 _FAST_NUMBER = r"([0-9]+(?:,[0-9]{3})*)(?:\.([0-9]+))?"
+# A rank has no fast shape: it needs 第 before its number, so `parse` reads every one.
 _FAST_UNIT = {
     "CNY million": "(" + "|".join(_CNY_SCALES) + ")元",
     "percent": "(%|％|成)",
@@ -316,7 +335,7 @@ def _read_printed(df: Any, unit: str) -> Any:
     """(p, q) -> present, error, q, m, k, uk: the fast shapes by expressions, the rest by `parse`."""
     import polars as pl
 
-    pattern = f"^{_FAST_PREFIX}{_FAST_NUMBER}{_FAST_UNIT[unit]}$"
+    pattern = f"^{_FAST_PREFIX}{_FAST_NUMBER}{_FAST_UNIT.get(unit, '()')}$"
     groups = pl.col("p").str.extract_groups(pattern)
     word_q = {w: q for w, q in PREFIX_WORDS.items() if q is not None}
     df = df.with_columns(
@@ -328,10 +347,10 @@ def _read_printed(df: Any, unit: str) -> Any:
     ).with_columns(
         _wq=pl.col("_word").replace_strict(word_q, default=None, return_dtype=pl.Utf8),
     )
-    fast = pl.col("_int").is_not_null() & (
+    fast = pl.lit(unit in _FAST_UNIT) & pl.col("_int").is_not_null() & (
         (pl.col("_wq").is_null() & (pl.col("q") == "exact")) | (pl.col("_wq") == pl.col("q"))
     ).fill_null(False)
-    exponent = pl.col("_scale").replace_strict(_FAST_EXPONENT[unit], default=None, return_dtype=pl.Int32)
+    exponent = pl.col("_scale").replace_strict(_FAST_EXPONENT.get(unit, {}), default=None, return_dtype=pl.Int32)
     d = pl.col("_frac").str.len_chars().cast(pl.Int32)
     zeros = (pl.col("_int").str.len_chars() - pl.col("_int").str.strip_chars_end("0").str.len_chars()).cast(pl.Int32)
     all_zero = pl.col("_int").str.strip_chars("0") == ""
@@ -466,7 +485,7 @@ def _scaled(df: Any, rows: int) -> ScaledFigures:
         .then(pl.col("_v") - pl.col("_h"))
         .when(q.is_in(["approx", "nearly"]))
         .then(pl.col("_v") - pl.col("_u"))
-        .when(q == "more_than")
+        .when(q.is_in(["more_than", "at_least"]))
         .then(pl.col("_v"))
         .alias("lo"),
         pl.when(q.is_in(list(NEUTRAL_QUALIFIERS)))

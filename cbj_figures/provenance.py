@@ -20,7 +20,7 @@ from . import safeio
 from .conventions import is_figure_field
 from .findings import Finding
 from .package import Package
-from .printed import decimal_column, parse, parse_column
+from .printed import QUOTE_WORDS, decimal_column, parse, parse_column, qualifier_words
 from .rulefile import Tables
 
 LAYER = "provenance"
@@ -175,7 +175,27 @@ def check_literals(pkg: Package, tables: Tables, literals: list) -> list[Finding
             msg = f"printed {lit.printed!r} does not occur in its quote {lit.quote!r}"
             out.append(Finding("printed-not-in-quote", msg, file=lit.file, line=lit.line, field="printed",
                                layer=LAYER))
+        if _unprinted_qualifier(lit.printed, lit.qualifier, lit.quote):
+            msg = _unprinted_message(lit.printed, lit.qualifier)
+            out.append(Finding("qualifier-unprinted", msg, file=lit.file, line=lit.line, field="qualifier",
+                               layer=LAYER))
     return out
+
+
+def _unprinted_qualifier(printed: str | None, qualifier: str | None, quote: str | None) -> bool:
+    """A qualifier of QUOTE_WORDS (at_least) with neither its word in the figure nor its words in the quote."""
+    if not printed or qualifier not in QUOTE_WORDS:
+        return False
+    return not any(w in printed for w in qualifier_words(qualifier)) and not any(
+        w in (quote or "") for w in QUOTE_WORDS[qualifier]
+    )
+
+
+def _unprinted_message(printed: str, qualifier: str) -> str:
+    return (
+        f"qualifier {qualifier!r} needs its word ({', '.join(qualifier_words(qualifier))}) in the printed figure "
+        f"{printed!r}, or {' / '.join(QUOTE_WORDS[qualifier])} in the quote"
+    )
 
 
 def _evidence_fields(t: Any) -> tuple[list[dict], list[str]]:
@@ -290,6 +310,13 @@ def _figure_masks(f: dict, t: Any, quote: pl.Series | None) -> dict[tuple[str, s
             nulls_equal=True,
         )
     masks[("printed-unparseable", printed_field)] = has_printed & judged.get_column("unparseable")
+    if qualifier_field:  # at_least: its word in the figure, or (据)不完全统计 in the quote (_unprinted_qualifier)
+        unprinted = no = pl.Series([False] * frame.height, dtype=pl.Boolean)
+        for q, context in QUOTE_WORDS.items():
+            in_figure = printed.str.contains("|".join(map(re.escape, qualifier_words(q)))).fill_null(False)
+            in_quote = no if quote is None else quote.str.contains("|".join(map(re.escape, context)))
+            unprinted = unprinted | (has_printed & (qualifier == q) & ~in_figure & ~in_quote.fill_null(False))
+        masks[("qualifier-unprinted", qualifier_field)] = unprinted.fill_null(False)
     masks[("printed-value-mismatch", name)] = judged.get_column("mismatch")
     return masks
 
@@ -390,6 +417,8 @@ def _check_figure(f: dict, t: Any, i: int, row: dict, bad: Any) -> None:
     if quote is not None and printed not in quote:
         bad("printed-not-in-quote", f"printed {printed!r} does not occur in the quote", printed_field)
     qualifier = row.get(qualifier_field) if qualifier_field else None
+    if qualifier_field and _unprinted_qualifier(printed, qualifier, quote):
+        bad("qualifier-unprinted", _unprinted_message(printed, qualifier), qualifier_field)
     try:
         fig = parse(printed, qualifier or "exact", f["unit"])
     except ValueError as e:

@@ -68,10 +68,13 @@ def test_a_version_bump_makes_them_stale(tmp_path: Path) -> None:
     assert stale_citation_files(root) == []
     descriptor = root / "datapackage.json"
     text = descriptor.read_text(encoding="utf-8")
-    descriptor.write_text(text.replace('"version": "0.1.0"', '"version": "0.2.0"'), encoding="utf-8")
+    version = DESCRIPTOR["version"]
+    major, minor, _ = version.split(".")
+    bumped = f"{major}.{int(minor) + 1}.0"
+    descriptor.write_text(text.replace(f'"version": "{version}"', f'"version": "{bumped}"'), encoding="utf-8")
     assert stale_citation_files(root) == ["CITATION.cff"]  # .zenodo.json follows CITATION.cff
     write_citation_files(root)
-    assert citation_cff(root)["version"] == "0.2.0" and stale_citation_files(root) == []
+    assert citation_cff(root)["version"] == bumped and stale_citation_files(root) == []
 
 
 def test_people_become_cff_persons(tmp_path: Path) -> None:

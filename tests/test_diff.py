@@ -15,6 +15,9 @@ from cbj_figures.diff import LAST_RELEASE, bump_between, check_version_bump, con
 from cbj_figures.package import copy_package
 
 REPO = Path(__file__).resolve().parents[1]
+VERSION = json.loads((REPO / "datapackage.json").read_text(encoding="utf-8"))["version"]  # the current release
+_MAJOR, _MINOR, _PATCH = map(int, VERSION.split("."))
+NEXT_PATCH, NEXT_MINOR = f"{_MAJOR}.{_MINOR}.{_PATCH + 1}", f"{_MAJOR}.{_MINOR + 1}.0"
 
 
 @pytest.fixture
@@ -208,7 +211,7 @@ def test_bump_between() -> None:
 
 
 def bump(root: Path, version: str, changelog: bool = True) -> None:
-    replace(root / "datapackage.json", '"version": "0.1.0"', f'"version": "{version}"')
+    replace(root / "datapackage.json", f'"version": "{VERSION}"', f'"version": "{version}"')
     if changelog:
         path = root / "CHANGELOG.md"
         path.write_text(path.read_text(encoding="utf-8") + f"\n## [{version}]\n\n- a change\n", encoding="utf-8")
@@ -232,7 +235,7 @@ def test_version_check_fails_when_not_bumped(released: Path) -> None:
     findings = check_version_bump(released)
     assert [(f.layer, f.code) for f in findings] == [("release", "version-bump")]
     assert "patch" in findings[0].message and "jiliu-revenue-2024-total" in findings[0].message
-    bump(released, "0.1.1")
+    bump(released, NEXT_PATCH)
     assert check_version_bump(released) == []
 
 
@@ -240,10 +243,10 @@ def test_version_check_fails_when_bumped_too_little(released: Path) -> None:
     csv = released / "resources" / "market_size.csv"
     lines = csv.read_text(encoding="utf-8").splitlines(keepends=True)
     csv.write_text("".join(lines) + lines[1].replace("-2021,", "-2022,"), encoding="utf-8")
-    bump(released, "0.1.1")
+    bump(released, NEXT_PATCH)
     assert [f.code for f in check_version_bump(released)] == ["version-bump"]
-    replace(released / "datapackage.json", '"version": "0.1.1"', '"version": "0.2.0"')
-    assert [f.code for f in check_version_bump(released)] == ["changelog"]  # 0.2.0 has no entry yet
+    replace(released / "datapackage.json", f'"version": "{NEXT_PATCH}"', f'"version": "{NEXT_MINOR}"')
+    assert [f.code for f in check_version_bump(released)] == ["changelog"]  # NEXT_MINOR has no entry yet
 
 
 def test_the_repository_is_in_step_with_its_last_release() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import http.server
+import json
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -29,6 +30,7 @@ from cbj_figures.package import copy_package
 from cbj_figures.schema import parse_schema
 
 REPO = Path(__file__).resolve().parents[1]
+VERSION = json.loads((REPO / "datapackage.json").read_text(encoding="utf-8"))["version"]  # the current release
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +95,7 @@ def test_unknown_table_lists_the_known_ones() -> None:
 
 
 def test_version_pin() -> None:
-    assert len(load("market_size", version="0.1.0")) > 0
+    assert len(load("market_size", version=VERSION)) > 0
     with pytest.raises(VersionMismatchError):
         load("market_size", version="9.9.9")
 
@@ -118,14 +120,15 @@ def test_release_folder_and_zip(release: Path) -> None:
 def test_a_dist_folder_with_several_releases(release: Path, tmp_path: Path) -> None:
     dist = tmp_path / "dist"
     dist.mkdir()
-    for version in ("0.1.0", "0.2.0"):
+    other = "9.0.0"  # a second release beside the current one
+    for version in (VERSION, other):
         subprocess.run(["cp", "-r", str(release), str(dist / f"pkg-{version}")], check=True)
-    descriptor = dist / "pkg-0.2.0" / "datapackage.json"
+    descriptor = dist / f"pkg-{other}" / "datapackage.json"
     text = descriptor.read_text(encoding="utf-8")
-    descriptor.write_text(text.replace('"version": "0.1.0"', '"version": "0.2.0"'), encoding="utf-8")
+    descriptor.write_text(text.replace(f'"version": "{VERSION}"', f'"version": "{other}"'), encoding="utf-8")
     with pytest.raises(LoadError, match="more than one package"):
         load("market_size", source=dist)
-    assert len(load("market_size", source=dist, version="0.1.0")) == len(load("market_size"))
+    assert len(load("market_size", source=dist, version=VERSION)) == len(load("market_size"))
 
 
 def test_tampered_data_file_is_refused(release_copy: Path) -> None:

@@ -89,7 +89,7 @@ def test_every_table_is_tidy_typed_and_keyed(resource):
     assert all(n.isidentifier() and n == n.lower() for n in names), "snake_case field names"
     for f in schema["fields"]:
         if f["type"] in ("number", "integer"):
-            assert f.get("unit") in {"CNY million", "percent", "count", "multiple"}, f["name"]
+            assert f.get("unit") in {"CNY million", "percent", "count", "multiple", "rank"}, f["name"]
         assert f.get("description") and f.get("description_zh"), f["name"]
     if resource["name"] not in ("sources",):
         assert {"source_id", "quote"} <= set(names)

@@ -63,7 +63,11 @@ def test_design_md_table_is_the_implementation(printed, qualifier, unit, value, 
         ("14家", "exact", "count", "14", "14", "14"),
         ("3项", "exact", "count", "3", "3", "3"),
         ("3年", "exact", "count", "3", "3", "3"),
-        ("第九", "exact", "count", "9", "9", "9"),
+        # ranks: ordinals, exact tallies
+        ("第九", "exact", "rank", "9", "9", "9"),
+        ("第九大", "exact", "rank", "9", "9", "9"),
+        ("第1名", "exact", "rank", "1", "1", "1"),
+        ("第三位", "exact", "rank", "3", "3", "3"),
         ("十四家", "exact", "count", "14", "14", "14"),
         ("二十家", "exact", "count", "20", "20", "20"),
         ("一百零五颗", "exact", "count", "105", "105", "105"),
@@ -73,6 +77,12 @@ def test_design_md_table_is_the_implementation(printed, qualifier, unit, value, 
         ("3—5年", "range_high", "count", "5", "5", "5"),
         ("100家以上", "more_than", "count", "100", "100", None),
         ("10家以下", "at_most", "count", "10", None, "10"),
+        # at_least: a floor, printed 至少 / 不少于 / 不低于, or no word (the quote's 据不完全统计, see provenance)
+        ("至少14家", "at_least", "count", "14", "14", None),
+        ("不少于3项", "at_least", "count", "3", "3", None),
+        ("不低于20%", "at_least", "percent", "20", "20", None),
+        ("至少3000万元", "at_least", "CNY million", "30", "30", None),
+        ("14家", "at_least", "count", "14", "14", None),
         # multiples
         ("17.6倍", "exact", "multiple", "17.6", "17.55", "17.65"),
         ("可达10—20倍", "range_low", "multiple", "10", "5", "15"),
@@ -106,6 +116,10 @@ def test_policy_function_matches_parse():
         ("超过20%", "approx", "percent", "says more_than (超过)"),
         ("不超过1倍", "more_than", "multiple", "says at_most (不超过)"),
         ("十余家", "exact", "count", "says more_than (余)"),
+        ("至少14家", "exact", "count", "says at_least (至少)"),
+        ("不少于14家", "more_than", "count", "says at_least (不少于)"),
+        ("超过14家", "at_least", "count", "says more_than (超过)"),
+        ("不低于14家以上", "at_least", "count", "mixes qualifier words"),
         ("近3000万元", "approx", "CNY million", "says nearly (近)"),
         ("10—20倍", "exact", "multiple", "is a range"),
         ("17.6倍", "range_low", "multiple", "needs a printed range"),
@@ -117,7 +131,10 @@ def test_policy_function_matches_parse():
         ("数亿元", "exact", "CNY million", "cannot read a number"),
         ("二三家", "exact", "count", "cannot read Chinese numeral"),
         ("十百家", "exact", "count", "cannot read Chinese numeral"),
-        ("第九%", "exact", "percent", "only readable as a count"),
+        ("第九%", "exact", "percent", "only readable as a rank"),
+        ("第九大", "exact", "count", "only readable as a rank"),
+        ("9名", "exact", "rank", "a rank is printed as an ordinal"),
+        ("第九家", "exact", "rank", "not a rank"),
         ("", "exact", "count", "empty"),
         ("5家", "roughly", "count", "unknown qualifier"),
         ("5家", "exact", "dollars", "unknown unit"),
@@ -182,6 +199,15 @@ EXAMPLES = [(p, q, unit) for p, q, unit, *_ in design_examples()] + [
     (None, "exact", "count"),
     ("", "exact", "count"),
     ("1元", "exact", "CNY million"),
+    ("至少14家", "at_least", "count"),
+    ("14家", "at_least", "count"),
+    ("第九大", "exact", "rank"),
+    ("第九", "exact", "rank"),
+    ("9名", "exact", "rank"),
+    ("第九大", "exact", "count"),
+    ("至少14家", "more_than", "count"),
+    ("不低于20%", "at_least", "percent"),
+    ("不少于3000万元", "at_least", "CNY million"),
 ]
 
 
@@ -193,13 +219,15 @@ def test_parse_column_is_parse_on_the_documented_and_tricky_cases(unit):
         assert _same(g, _row_by_row(p, q, unit)), (p, q, g)
 
 
-_words = st.sampled_from(["", "", "", "约", "超过", "超", "首超", "突破", "近", "不超过", "可达", "第", " "])
+_words = st.sampled_from(
+    ["", "", "", "约", "超过", "超", "首超", "突破", "近", "不超过", "至少", "不少于", "不低于", "可达", "第", " "]
+)
 _arabic = st.from_regex(r"[0-9]{1,5}(,[0-9]{3}){0,2}(\.[0-9]{1,4})?", fullmatch=True)
 _chinese = st.text(alphabet="一二两三四五六七八九十百千零", min_size=1, max_size=4)
 _number = st.one_of(_arabic, _arabic, _chinese)
 _tails = st.sampled_from(
     ["元", "万元", "亿元", "万亿元", "千万元", "百万元", "%", "％", "成", "倍", "家", "万家", "亿次", "", "名人",
-     "余万元", "余家", "以上", "万元以下", "亿", "美元", " 亿元"]
+     "大", "名", "余万元", "余家", "以上", "万元以下", "亿", "美元", " 亿元"]
 )
 
 
@@ -245,3 +273,12 @@ def test_parse_column_reads_repeated_texts_once_with_the_same_result():
     assert repeated == _vectorized(texts, quals, "CNY million") * 5
     scaled = decimal_column(pl.Series(["1.5", "2", None, "x"] * 10))
     assert scaled.frame.height == 40 and scaled.decimal(scaled.frame["value"][4]) == Decimal("1.5")
+
+
+def test_at_least_is_a_floor_like_more_than():
+    """at_least and more_than give the same interval [x, +inf); only their words differ."""
+    floor = parse("至少14家", "at_least", "count")
+    floor_14 = Interval(Decimal(14), Decimal("Infinity"))
+    assert floor.interval == parse("十四家以上", "more_than", "count").interval == floor_14
+    assert interval_for(Decimal(14), Decimal(1), "at_least") == floor.interval
+    assert "at_least" in QUALIFIERS

@@ -113,6 +113,41 @@ def test_qualifier_word_must_match_the_qualifier(tmp_path):
     assert "says approx (约)" in f.message
 
 
+AT_LEAST = "leasing-companies-in-satellite-business-2026"  # 14家, at_least: 据不完全统计 in its quote
+
+
+def test_at_least_without_its_word_needs_an_incomplete_count_in_the_quote(tmp_path):
+    """14家 is at_least only because its quote says 据不完全统计; without it the qualifier is unprinted."""
+    root = copy_package(tmp_path)
+    line = edit_cells(root, "industry_counts", AT_LEAST, quote="等14家金融租赁公司落地商业卫星相关业务")
+    (f,) = provenance(root)
+    assert (f.code, f.file, f.line, f.field) == (
+        "qualifier-unprinted",
+        "resources/industry_counts.csv",
+        line,
+        "qualifier",
+    )
+    assert "(不少于, 不低于, 至少)" in f.message and "不完全统计 in the quote" in f.message
+
+
+def test_at_least_with_the_reporters_incomplete_count_or_its_own_word(tmp_path):
+    """据记者不完全统计 (line 130) counts as well; 至少 printed in the figure needs nothing from the quote."""
+    root = copy_package(tmp_path)
+    reporter = "据记者不完全统计,今年以来,已经有14家金租公司开展了商业卫星租赁业务"
+    edit_cells(root, "industry_counts", AT_LEAST, quote=reporter)
+    assert provenance(root) == []
+    edit_cells(root, "industry_counts", AT_LEAST, printed="至少14家", quote="等14家金融租赁公司落地商业卫星相关业务")
+    assert [f.code for f in provenance(root)] == ["printed-not-in-quote"]  # not qualifier-unprinted
+
+
+def test_at_least_is_the_only_qualifier_the_quote_can_carry(tmp_path):
+    """more_than without its word stays unparseable, whatever the quote says."""
+    root = copy_package(tmp_path)
+    line = edit_cells(root, "industry_counts", AT_LEAST, qualifier="more_than")
+    (f,) = provenance(root)
+    assert (f.code, f.line, f.field) == ("printed-unparseable", line, "printed")
+
+
 def test_nullable_figure_field_in_another_column(tmp_path):
     """leasing_deals.amount uses amount_printed / amount_qualifier; empty amounts are fine."""
     root = copy_package(tmp_path)
@@ -232,12 +267,13 @@ def test_vectorized_checks_report_exactly_the_row_by_row_findings(tmp_path):
     edit_cells(root, "company_counts", "jiliu-customers-2024-products", value="NaN")
     edit_cells(root, "leasing_deals", "zhaoyin-2026-01-16", amount="3")
     edit_cells(root, "entities", "guodian_gaoke", short_name_zh="国电高科技")
+    edit_cells(root, "industry_counts", AT_LEAST, quote="等14家金融租赁公司落地商业卫星相关业务")
     expected = row_by_row(root)
     got = [f for f in provenance(root) if f.file != "datapackage.json"]
     assert sorted(got, key=repr) == sorted(expected, key=repr)
     assert {f.code for f in got} == {
         "quote-not-in-source", "printed-value-mismatch", "printed-unparseable", "printed-not-in-quote",
-        "verbatim-not-in-source",
+        "verbatim-not-in-source", "qualifier-unprinted",
     }
 
 

@@ -21,7 +21,7 @@ def pkg(tmp_path: Path) -> Path:
 
 def test_the_committed_schemas_are_what_the_registry_generates():
     schemas = table_schemas(ROOT)
-    assert len(schemas) == 11
+    assert len(schemas) == 12
     for table, schema in schemas.items():
         assert (ROOT / "schemas" / f"{table}.json").read_text(encoding="utf-8") == render(schema)
 
@@ -29,12 +29,12 @@ def test_the_committed_schemas_are_what_the_registry_generates():
 def test_a_shared_field_is_written_once_and_reaches_every_table(pkg):
     registry = pkg / REGISTRY
     text = registry.read_text(encoding="utf-8")
-    assert text.count("description_zh: 原文引文") == 1  # quote: defined once, used by all 11 tables
+    assert text.count("description_zh: 原文引文") == 1  # quote: defined once, used by all 12 tables
     registry.write_text(text.replace("description_zh: 原文引文", "description_zh: 引文"), encoding="utf-8")
     found = stale_schemas(pkg)
     assert {f.code for f in found} == {"stale-schema"}
     stale = {f.file for f in found}
-    assert len(stale) == 11
+    assert len(stale) == 12
     assert main(["schemas", str(pkg)]) == 0
     assert stale_schemas(pkg) == []
 

@@ -77,7 +77,7 @@ schema = pa.DataFrameSchema(
             str,
             checks=[
                 pa.Check.isin(
-                    ["customers", "projects", "market_rank", "years_since_founding"],
+                    ["customers", "projects", "years_since_founding"],
                     name="enum",
                     error="enum",
                 ),
@@ -164,7 +164,16 @@ schema = pa.DataFrameSchema(
             str,
             checks=[
                 pa.Check.isin(
-                    ["exact", "approx", "more_than", "nearly", "at_most", "range_low", "range_high"],
+                    [
+                        "exact",
+                        "approx",
+                        "more_than",
+                        "at_least",
+                        "nearly",
+                        "at_most",
+                        "range_low",
+                        "range_high",
+                    ],
                     name="enum",
                     error="enum",
                 ),

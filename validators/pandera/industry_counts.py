@@ -147,7 +147,16 @@ schema = pa.DataFrameSchema(
             str,
             checks=[
                 pa.Check.isin(
-                    ["exact", "approx", "more_than", "nearly", "at_most", "range_low", "range_high"],
+                    [
+                        "exact",
+                        "approx",
+                        "more_than",
+                        "at_least",
+                        "nearly",
+                        "at_most",
+                        "range_low",
+                        "range_high",
+                    ],
                     name="enum",
                     error="enum",
                 ),

@@ -45,7 +45,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_build(args: argparse.Namespace) -> int:
     from .build import build
 
-    print(build(Path(args.package), Path(args.out)))
+    print(build(Path(args.package), args.out))
     return 0
 
 

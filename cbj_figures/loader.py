@@ -231,6 +231,10 @@ def _load(table: str, engine: str, version: str | None, source: Any, known_hash:
         known = sorted(pkg.tables)
         if table not in known:
             raise UnknownTableError(table, known)
+        res = pkg.tables[table]
+        if res.schema is None and "schema" in res.descriptor:  # declared, but missing or malformed
+            why = "; ".join(f.message for f in pkg.findings) or "it cannot be read"
+            raise LoadError(f"table {table!r}: its schema is unusable ({why})")
         verify(root, pkg.descriptor, require_hashes=is_release)
         loaded, findings = read_tables(pkg)
         if table not in loaded:

@@ -317,18 +317,43 @@ def _figure_masks(f: dict, t: Any, quote: pl.Series | None) -> dict[tuple[str, s
             in_quote = no if quote is None else quote.str.contains("|".join(map(re.escape, context)))
             unprinted = unprinted | (has_printed & (qualifier == q) & ~in_figure & ~in_quote.fill_null(False))
         masks[("qualifier-unprinted", qualifier_field)] = unprinted.fill_null(False)
-    masks[("printed-value-mismatch", name)] = judged.get_column("mismatch")
+    unread = t.frame.get_column(name).is_null() & stored.is_not_null()  # a type error: the tables layer's finding
+    masks[("printed-value-mismatch", name)] = judged.get_column("mismatch") & ~unread
     return masks
 
 
 def _judge_figures(rows: pl.DataFrame, unit: str) -> pl.DataFrame:
     """unparseable: the printed text cannot be read; mismatch: it can, but the stored value is
     missing, not a number, or not exactly its value."""
-    figs = parse_column(rows.get_column("p"), rows.get_column("q"), unit).frame
-    values = decimal_column(rows.get_column("s")).frame
+    try:
+        figs = parse_column(rows.get_column("p"), rows.get_column("q"), unit).frame
+        values = decimal_column(rows.get_column("s")).frame
+    except ValueError:  # a value too large for exact column arithmetic (1e400): judged one by one instead
+        return _judge_each(rows, unit)
     parsed = figs.get_column("present") & figs.get_column("error").is_null()
     unequal = rows.get_column("s").is_null() | values.get_column("error").is_not_null() | ~_same_number(figs, values)
     return pl.DataFrame({"unparseable": figs.get_column("error").is_not_null(), "mismatch": parsed & unequal})
+
+
+def _judge_each(rows: pl.DataFrame, unit: str) -> pl.DataFrame:
+    """`_judge_figures` row by row, with Decimal (no digit limit): for the rare column that needs it."""
+    unparseable, mismatch = [], []
+    for printed, qualifier, stored in rows.iter_rows():
+        try:
+            fig = parse(printed, qualifier or "exact", unit) if printed else None
+        except ValueError:
+            unparseable.append(True)
+            mismatch.append(False)
+            continue
+        unparseable.append(False)
+        try:
+            value = Decimal(stored) if stored is not None else None
+        except InvalidOperation:
+            value = None
+        ok = fig is None or (value is not None and value.is_finite() and value == fig.value)
+        mismatch.append(not ok)
+    return pl.DataFrame({"unparseable": unparseable, "mismatch": mismatch}, schema={"unparseable": pl.Boolean,
+                                                                                     "mismatch": pl.Boolean})
 
 
 def _stored_column(t: Any, field: str) -> pl.Series:
@@ -432,6 +457,9 @@ def _check_figure(f: dict, t: Any, i: int, row: dict, bad: Any) -> None:
         value = Decimal(stored)
     except InvalidOperation:
         bad("printed-value-mismatch", f"{name} {stored!r} is not a number", name)
+        return
+    if not value.is_finite():  # NaN, sNaN, Infinity: no printed figure stands for them (and sNaN cannot compare)
+        bad("printed-value-mismatch", f"{name} {stored!r} is not a finite number", name)
         return
     if value != fig.value:
         canonical = format(fig.value.normalize(), "f")

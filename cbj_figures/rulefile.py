@@ -186,6 +186,8 @@ def yaml_tree(text: str) -> Any:
     loader = yaml_loader(text)
     try:
         node = loader.get_single_node()
+    except RecursionError:
+        raise RuleError(f"nested more than {MAX_DEPTH} levels deep", None) from None
     finally:
         loader.dispose()
     if node is None:

@@ -27,8 +27,9 @@ MAX_DESCRIPTOR = 64 * MiB  # a descriptor, schema, rule file or registry
 MAX_DATA = 8 * 2**30  # one data file
 MAX_TEXT = 256 * MiB  # a source text read whole
 MAX_DEPTH = 100  # nesting of JSON and YAML documents
-MAX_ARCHIVE = 4 * 2**30  # the uncompressed size of an archive's members, together
+MAX_ARCHIVE = 2 * 2**30  # the uncompressed size of an archive's members, together
 MAX_MEMBERS = 100_000
+MAX_RATIO = 200  # a member that inflates more than this (and past 10 MiB) is a bomb, not data
 
 
 class UnsafeInput(Exception):
@@ -85,8 +86,13 @@ def open_inside(root: Path, rel: str, *, limit: int = MAX_DATA, what: str = "fil
 
 
 def read_inside(root: Path, rel: str, *, limit: int = MAX_DESCRIPTOR, what: str = "file") -> bytes:
+    """The whole file, read only after its size is known to be within `limit` (a regular file's size is)."""
     with open_inside(root, rel, limit=limit, what=what) as fh:
-        return fh.read(limit + 1)
+        size = os.fstat(fh.fileno()).st_size
+        data = fh.read(size + 1)
+    if len(data) > size:  # it grew while being read: refuse rather than read without bound
+        raise UnsafeInput("too-large", f"{what} {rel!r} changed size while it was read", rel)
+    return data
 
 
 def read_file(path: Path, *, limit: int = MAX_DESCRIPTOR) -> bytes:
@@ -95,11 +101,11 @@ def read_file(path: Path, *, limit: int = MAX_DESCRIPTOR) -> bytes:
     mode = path.stat().st_mode
     if not stat.S_ISREG(mode):
         raise UnsafeInput("unsafe-path", f"{path} is not a regular file", str(path))
-    with open(path, "rb") as fh:
-        data = fh.read(limit + 1)
-    if len(data) > limit:
+    size = path.stat().st_size
+    if size > limit:
         raise UnsafeInput("too-large", f"{path} has more than {limit:,} bytes", str(path))
-    return data
+    with open(path, "rb") as fh:
+        return fh.read(size)
 
 
 # ---------------------------------------------------------------- writing
@@ -204,6 +210,14 @@ def _member_path(name: str) -> str:
 
 
 def safe_extract(archive: Path, dest: Path, *, max_bytes: int = MAX_ARCHIVE) -> Path:
+    """Extract `archive` (see `_extract`); a refusal names the archive."""
+    try:
+        return _extract(Path(archive), Path(dest), max_bytes)
+    except UnsafeInput as e:
+        raise UnsafeInput(e.code, e.message, file=e.file or str(archive)) from None
+
+
+def _extract(archive: Path, dest: Path, max_bytes: int) -> Path:
     """Extract a zip or tar into the fresh folder `dest`, after checking every member.
 
     Refused before anything is written: a member with an absolute or `..` path, a link or special
@@ -215,6 +229,10 @@ def safe_extract(archive: Path, dest: Path, *, max_bytes: int = MAX_ARCHIVE) -> 
         with zipfile.ZipFile(archive) as zf:
             infos = zf.infolist()
             _check_members([(i.filename, i.file_size, i.is_dir() or not _zip_is_link(i)) for i in infos], max_bytes)
+            for i in infos:
+                if i.file_size > 10 * MiB and i.file_size > MAX_RATIO * max(i.compress_size, 1):
+                    raise UnsafeInput("too-large", f"archive member {i.filename!r} inflates {i.compress_size:,} bytes "
+                                      f"to {i.file_size:,}: refused as a zip bomb")
             for info in infos:
                 target = dest / _member_path(info.filename)
                 if info.is_dir():
@@ -228,6 +246,8 @@ def safe_extract(archive: Path, dest: Path, *, max_bytes: int = MAX_ARCHIVE) -> 
                         if copied > info.file_size:  # the header lied about the size
                             raise UnsafeInput("too-large", f"archive member {info.filename!r} is larger than declared")
                         out.write(chunk)
+                if copied != info.file_size:
+                    raise UnsafeInput("unsafe-path", f"archive member {info.filename!r} is not the size it declares")
         return dest
     if tarfile.is_tarfile(archive):
         with tarfile.open(archive) as tf:

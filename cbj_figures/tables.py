@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import polars as pl
@@ -67,7 +68,7 @@ def read_values(field: Field, values: list[Any]) -> list[tuple[bool, Any, int | 
             got = reader(v)
         except Exception:  # a reader that raises on odd input (sNaN, ...) has not read it
             got = None
-        if got is None:
+        if got is None or (isinstance(got, Decimal) and got.is_snan()):  # sNaN: frictionless reads it, then crashes
             out.append((False, None, None))
             continue
         try:

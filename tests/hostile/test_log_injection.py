@@ -153,6 +153,6 @@ def test_text_report_lines_start_where_findings_start(run: Run) -> None:
     assert text_part, "no text report on stdout"
     lines = COMMANDS.split(text_part)
     starts = [line for line in lines if line and not line.startswith((" ", "\t"))]
-    allowed = re.compile(r"^(descriptor|tables|pandera|consistency|provenance|great_expectations|reconciliation"
-                         r"|valid|invalid: \d+ error\(s\))\b")
+    allowed = re.compile(r"^(descriptor|tables|conventions|pandera|consistency|provenance|great_expectations"
+                         r"|reconciliation|valid|invalid: \d+ error\(s\))\b")
     assert [s for s in starts if not allowed.match(s)] == [], "a payload started a line of the text report"

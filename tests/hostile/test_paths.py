@@ -18,6 +18,7 @@ import pytest
 
 from .conftest import (
     NAME,
+    VERSION,
     Runner,
     assert_no_traceback,
     changed,
@@ -263,4 +264,4 @@ def test_build_release_holds_only_package_files(pkg: Path, cli: Runner, tmp_path
     assert result.rc == 0, result.brief()
     after = {k: v for k, v in snapshot(tmp_path).items() if not k.startswith(("out", "run"))}
     assert changed(before, after) == []
-    assert json.loads((tmp_path / "out" / f"{NAME}-0.1.0" / "datapackage.json").read_text())["name"] == NAME
+    assert json.loads((tmp_path / "out" / f"{NAME}-{VERSION}" / "datapackage.json").read_text())["name"] == NAME

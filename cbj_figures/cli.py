@@ -90,18 +90,20 @@ def cmd_versions(args: argparse.Namespace) -> int:
     import json
     from dataclasses import asdict
 
-    from .loader import data_root
     from .releases import INDEX, check, read_index, render
 
-    root = Path(args.package) if args.package else Path(".") if (Path(".") / INDEX).is_file() else data_root()
+    root = _here_or_installed(args.package, INDEX)
     if args.check:
         problems = check(root)
         for problem in problems:
-            print(problem)
+            print(clean(problem))
         print("release index ok" if not problems else "release index out of step")
         return 1 if problems else 0
     releases = read_index(root)
-    print(json.dumps([asdict(r) for r in releases], ensure_ascii=False, indent=2) if args.json else render(releases))
+    if args.json:
+        print(json.dumps([asdict(r) for r in releases], ensure_ascii=False, indent=2))
+    else:  # the index's text comes from the repository's CHANGELOG: no control characters reach the terminal
+        print("\n".join(clean(line) for line in render(releases).splitlines()))
     return 0
 
 
@@ -116,8 +118,18 @@ def cmd_citation(args: argparse.Namespace) -> int:
 def cmd_cite(args: argparse.Namespace) -> int:
     from .cite import cite
 
-    print(cite(args.target, style=args.style, root=Path(args.package), version=args.version, mirror=args.mirror))
+    root = _here_or_installed(args.package, "datapackage.json")
+    print(cite(args.target, style=args.style, root=root, version=args.version, mirror=args.mirror))
     return 0
+
+
+def _here_or_installed(package: str | None, marker: str) -> Path:
+    """The folder named, else the current one when it holds `marker`, else the installed package (downstream)."""
+    from .loader import data_root
+
+    if package:
+        return Path(package)
+    return Path(".") if (Path(".") / marker).is_file() else data_root()
 
 
 def cmd_schemas(args: argparse.Namespace) -> int:
@@ -209,7 +221,7 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--style", choices=["bibtex", "apa"], default="bibtex")
     c.add_argument("--version", help="cite this recorded release (e.g. 0.1.0, latest), as load(version=...) gives it")
     c.add_argument("--mirror", help="a folder or base URL holding the releases (default: $CBJ_FIGURES_MIRROR)")
-    c.add_argument("--package", default=".")
+    c.add_argument("--package", help="the package (default: ., else the installed package)")
 
     command("schemas", cmd_schemas, "Regenerate schemas/<table>.json from the registry schemas/fields.yaml.")
     command("export", cmd_export, "Regenerate validators/ (pandera, Great Expectations) from schemas/.")

@@ -58,11 +58,11 @@ class Release:
     def known_hash(self) -> str:
         return f"sha256:{self.sha256}"
 
-    def summary(self, width: int = 110) -> str:
+    def summary(self, width: int = 120) -> str:
         """The entry's first sentence, on one line."""
         paragraph = " ".join(self.changes.strip().split("\n\n")[0].split())
         sentence = re.split(r"(?<=[.!?。])\s", paragraph, maxsplit=1)[0]
-        return sentence if len(sentence) <= width else sentence[: width - 1].rstrip() + "…"
+        return sentence if len(sentence) <= width else sentence[: width - 1].rsplit(" ", 1)[0] + " …"
 
 
 def version_key(version: str) -> tuple[int, int, int]:

@@ -19,6 +19,7 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 validate: setup
 	$(BIN)/cbj-figures validate --all $(VALIDATE_FLAGS)
 	$(BIN)/cbj-figures check-version
+	$(BIN)/cbj-figures versions --check
 
 build: setup
 	$(BIN)/cbj-figures build

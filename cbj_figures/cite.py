@@ -29,19 +29,42 @@ def _root(root: str | Path | None) -> Path:
     return data_root()
 
 
-def cite(target: str | None = None, style: Literal["bibtex", "apa"] = "bibtex", root: str | Path | None = None) -> str:
-    """Cite the package (None), a table ("market_size") or a figure ("company_financials/<figure_id>")."""
+def cite(
+    target: str | None = None,
+    style: Literal["bibtex", "apa"] = "bibtex",
+    root: str | Path | None = None,
+    version: str | None = None,
+    mirror: str | Path | None = None,
+) -> str:
+    """Cite the package (None), a table ("market_size") or a figure ("company_financials/<figure_id>").
+
+    `version` ("0.1.0", "latest") cites that release of the index, as `load(version=...)` loads it: its
+    own descriptor and rows, so a researcher cites exactly the data they used.
+    """
     if style not in ("bibtex", "apa"):
         raise ValueError(f"style must be 'bibtex' or 'apa', not {style!r}")
-    pkg = open_package(_root(root))
+    root = _root(root)
+    pkg = open_package(root)
+    if version is None:
+        return _cite(pkg, target, style)
+    from cbj_figures.releases import find, open_release
+
+    release = find(version, root)
+    if release.version == pkg.version:
+        return _cite(pkg, target, style, release.url)
+    with open_release(release.version, root, mirror) as (_, folder):
+        return _cite(open_package(folder), target, style, release.url)
+
+
+def _cite(pkg: Package, target: str | None, style: str, release_url: str | None = None) -> str:
     if target is None:
-        return _dataset(pkg, None, style)
+        return _dataset(pkg, None, style, url=release_url)
     table, _, key = target.partition("/")
     if table not in pkg.tables:
         raise LookupError(f"unknown table {table!r}; known tables: {', '.join(sorted(pkg.tables))}")
     if not key:
-        return _dataset(pkg, table, style)
-    return _figure(pkg, table, key, style)
+        return _dataset(pkg, table, style, url=release_url)
+    return _figure(pkg, table, key, style, release_url)
 
 
 # ---------------------------------------------------------------- the dataset
@@ -90,14 +113,17 @@ def _bibtex(kind: str, key: str, fields: dict[str, Any]) -> str:
     return f"@{kind}{{{key},\n{body}\n}}"
 
 
-def _dataset(pkg: Package, table: str | None, style: str, extra: str = "", key_suffix: str = "") -> str:
+def _dataset(
+    pkg: Package, table: str | None, style: str, extra: str = "", key_suffix: str = "", url: str | None = None
+) -> str:
+    """`url` (a release's download URL) stands in when the descriptor names no homepage."""
     d = pkg.descriptor
     version, title = d.get("version", ""), d.get("title", d.get("name", ""))
     part = ""
     if table:
         res = pkg.tables[table].descriptor
         part = f"table {table}" + (f" ({res['title']})" if res.get("title") else "")
-    url = d.get("homepage") or d.get("url")
+    url = d.get("homepage") or d.get("url") or url
     if style == "apa":
         label = f"{part[0].upper()}{part[1:]}. In " if part else ""
         who = _apa_authors(_authors(d))
@@ -119,7 +145,7 @@ def _dataset(pkg: Package, table: str | None, style: str, extra: str = "", key_s
 # ---------------------------------------------------------------- one figure
 
 
-def _figure(pkg: Package, table: str, key: str, style: str) -> str:
+def _figure(pkg: Package, table: str, key: str, style: str, url: str | None = None) -> str:
     from cbj_figures.tables import read_tables
 
     loaded, _ = read_tables(pkg)  # once: the figure's table, sources and entities come from it
@@ -144,11 +170,11 @@ def _figure(pkg: Package, table: str, key: str, style: str) -> str:
     chain = [s for s in (primary, article) if s]
     if style == "apa":
         refs = " ".join(_role(s, article) + ": " + _apa_source(s, names) for s in chain)
-        return _dataset(pkg, table, "apa", f" Figure {what}. Quote: “{quote}”. {refs}".rstrip())
+        return _dataset(pkg, table, "apa", f" Figure {what}. Quote: “{quote}”. {refs}".rstrip(), url=url)
     note = f"Figure {_esc(what)}. Quote: ``{_esc(quote)}''. " + " ".join(
         f"{_role(s, article)}: \\cite{{{_key(s['source_id'])}}}." for s in chain
     )
-    entries = [_dataset(pkg, table, "bibtex", note.strip(), key)] + [_bib_source(s, names) for s in chain]
+    entries = [_dataset(pkg, table, "bibtex", note.strip(), key, url)] + [_bib_source(s, names) for s in chain]
     return "\n\n".join(entries)
 
 

@@ -1,4 +1,4 @@
-"""`cbj-figures`: validate, build, diff, cite, export, dictionary: arguments in, the library, a renderer out.
+"""`cbj-figures`: validate, build, diff, versions, cite, export: arguments in, the library, a renderer out.
 
 Exit codes: 0 valid, 1 invalid, 2 unusable input or usage, 130 interrupted. No traceback reaches the user.
 """
@@ -76,9 +76,34 @@ def cmd_rehash(args: argparse.Namespace) -> int:
 
 
 def cmd_record_release(args: argparse.Namespace) -> int:
-    from .diff import record_release
+    from .releases import FOLDER, INDEX, record
 
-    print(record_release(Path(args.package)))
+    r = record(Path(args.package), args.source, replace=args.replace)
+    print(f"recorded {r.version}: {FOLDER}/{r.version}/{r.file} ({r.bytes:,} bytes, sha256:{r.sha256})")
+    print(f"{INDEX}: {r.url}")
+    if args.source is None:
+        print(f"baseline: {FOLDER}/last")
+    return 0
+
+
+def cmd_versions(args: argparse.Namespace) -> int:
+    import json
+    from dataclasses import asdict
+
+    from .releases import INDEX, check, read_index, render
+
+    root = _here_or_installed(args.package, INDEX)
+    if args.check:
+        problems = check(root)
+        for problem in problems:
+            print(clean(problem))
+        print("release index ok" if not problems else "release index out of step")
+        return 1 if problems else 0
+    releases = read_index(root)
+    if args.json:
+        print(json.dumps([asdict(r) for r in releases], ensure_ascii=False, indent=2))
+    else:  # the index's text comes from the repository's CHANGELOG: no control characters reach the terminal
+        print("\n".join(clean(line) for line in render(releases).splitlines()))
     return 0
 
 
@@ -93,8 +118,18 @@ def cmd_citation(args: argparse.Namespace) -> int:
 def cmd_cite(args: argparse.Namespace) -> int:
     from .cite import cite
 
-    print(cite(args.target, style=args.style, root=Path(args.package)))
+    root = _here_or_installed(args.package, "datapackage.json")
+    print(cite(args.target, style=args.style, root=root, version=args.version, mirror=args.mirror))
     return 0
+
+
+def _here_or_installed(package: str | None, marker: str) -> Path:
+    """The folder named, else the current one when it holds `marker`, else the installed package (downstream)."""
+    from .loader import data_root
+
+    if package:
+        return Path(package)
+    return Path(".") if (Path(".") / marker).is_file() else data_root()
 
 
 def cmd_schemas(args: argparse.Namespace) -> int:
@@ -157,22 +192,36 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--out", default="dist")
 
     d = command(
-        "diff", cmd_diff, "Diff two versions (git refs or package folders) and name the bump needed.", package=False
+        "diff", cmd_diff, "Diff two versions (release numbers, git refs, package folders or zips) and name the bump "
+        "needed.", package=False
     )
     d.add_argument("old")
     d.add_argument("new", nargs="?", default=".")
-    d.add_argument("--package", default=".", help="the git repository holding the refs")
+    d.add_argument("--package", default=".", help="the git repository holding the refs and the release index")
     d.add_argument("--json", action="store_true")
 
     command("check-version", cmd_check_version, "Fail when `version` is not bumped enough since the last release.")
     command("rehash", cmd_rehash, "After a deliberate edit: pin each resource's sha256 and bytes again.")
-    command("record-release", cmd_record_release, "Record the package as the last release (releases/last/).")
+    r = command("record-release", cmd_record_release, "Build the release, keep its zip in releases/<version>/, add it "
+                "to releases/index.json and record the package as the baseline releases/last/.")
+    r.add_argument("--from", dest="source", metavar="REF", help="record an earlier version instead: a git ref, "
+                   "folder or zip of it (releases/last/ is left alone)")
+    r.add_argument("--replace", action="store_true", help="record again a version whose bytes changed (only if it "
+                   "was never published)")
+    v = command("versions", cmd_versions, "List the recorded releases: version, date, size, sha256, changes.",
+                package=False)
+    v.add_argument("package", nargs="?", help="the repository (default: ., else the installed package)")
+    v.add_argument("--json", action="store_true", help="the index entries as JSON")
+    v.add_argument("--check", action="store_true", help="fail unless every kept zip and the current version's "
+                   "entry match (a fresh build, byte for byte)")
     command("citation", cmd_citation, "Regenerate CITATION.cff and .zenodo.json from the descriptor.")
 
     c = command("cite", cmd_cite, "Cite the package, a table, or one figure (<table>/<id>).", package=False)
     c.add_argument("target", nargs="?")
     c.add_argument("--style", choices=["bibtex", "apa"], default="bibtex")
-    c.add_argument("--package", default=".")
+    c.add_argument("--version", help="cite this recorded release (e.g. 0.1.0, latest), as load(version=...) gives it")
+    c.add_argument("--mirror", help="a folder or base URL holding the releases (default: $CBJ_FIGURES_MIRROR)")
+    c.add_argument("--package", help="the package (default: ., else the installed package)")
 
     command("schemas", cmd_schemas, "Regenerate schemas/<table>.json from the registry schemas/fields.yaml.")
     command("export", cmd_export, "Regenerate validators/ (pandera, Great Expectations) from schemas/.")

@@ -4,7 +4,8 @@ Bump rules (semver, after the Data Package Version pattern): a removed, renamed,
 reordered field, a changed primary key, a tightened constraint, removed rows or tables = major;
 new rows, tables, fields or a loosened constraint = minor; corrected values, edited metadata or
 source texts = patch. The last release is recorded in `releases/last/` (a copy of its package
-files), because tags do not travel with clones and CI needs something to compare with.
+files), because tags do not travel with clones and CI needs something to compare with; every
+recorded release can be compared by its number through the release index (`releases.py`).
 """
 
 from __future__ import annotations
@@ -114,19 +115,28 @@ class DiffResult:
 
 
 def diff(old: str | Path, new: str | Path = ".", *, repo: str | Path = ".") -> DiffResult:
-    """Compare two versions: each a package folder, a release zip, or a git ref of `repo`."""
+    """Compare two versions: each a package folder, a release zip, a version recorded in the release index
+    of `repo` ("0.1.0", "latest"), or a git ref of `repo`."""
     with materialize(old, Path(repo)) as old_root, materialize(new, Path(repo)) as new_root:
         return diff_packages(open_package(old_root), open_package(new_root))
 
 
 @contextmanager
 def materialize(version: str | Path, repo: Path) -> Iterator[Path]:
-    """A folder holding that version; a git ref is exported with `git archive` (the work tree is untouched)."""
+    """A folder holding that version: a folder or zip as it is, a recorded version from the release index
+    (its kept zip, hash checked), a git ref exported with `git archive` (the work tree is untouched)."""
+    from cbj_figures.releases import open_release, read_index
+
     path = Path(version)
     if not path.exists() and (repo / path).exists():
         path = repo / path
     if path.is_dir():
         yield find_package_root(path)
+        return
+    recorded = [r.version for r in read_index(repo)] if not path.is_file() else []
+    if str(version) in [*recorded, *(["latest"] if recorded else [])]:
+        with open_release(str(version), repo) as (_, root):
+            yield root
         return
     with tempfile.TemporaryDirectory(prefix="cbj-figures-diff-") as tmp:
         if path.is_file():
@@ -137,7 +147,10 @@ def materialize(version: str | Path, repo: Path) -> Iterator[Path]:
             archive = _git(repo, "archive", "--format=tar", f"{version}^{{commit}}")
         except subprocess.CalledProcessError as err:
             why = err.stderr.decode().strip()
-            raise ValueError(f"{version}: neither a folder, a zip nor a git ref of {repo}: {why}") from None
+            known = f" (recorded releases: {', '.join(recorded)})" if recorded else ""
+            raise ValueError(
+                f"{version}: neither a folder, a zip, a recorded release{known} nor a git ref of {repo}: {why}"
+            ) from None
         tar = Path(tmp) / "ref.tar"
         tar.write_bytes(archive)
         yield safeio.safe_extract(tar, Path(tmp) / "ref") / prefix

@@ -4,7 +4,8 @@ Readers get the data they can trust: a release is refused when any file differs 
 descriptor's sha256 (or from `SHA256SUMS`), so a tampered or truncated download never loads. A
 release from elsewhere is input like any package: a zip is checked against `known_hash` before
 it is opened, its members before anything is extracted, and every path stays inside it. Only
-`LoadError` (and its subclasses) leaves `load()`.
+`LoadError` (and its subclasses) leaves `load()`. A version asked by number is resolved through the
+release index (`releases.py`) to its zip and sha256.
 """
 
 from __future__ import annotations
@@ -45,6 +46,19 @@ class UnknownTableError(LoadError, LookupError):
 
 class VersionMismatchError(LoadError):
     """The package found is not the version asked for."""
+
+
+class UnknownVersionError(VersionMismatchError, LookupError):
+    """The asked version is not in the release index."""
+
+    def __init__(self, version: str, known: list[str]):
+        listed = f"recorded releases: {', '.join(known)}, or 'latest'" if known else "no release is recorded"
+        super().__init__(f"version {version!r} is not a recorded release of this package ({listed})")
+        self.version, self.known = version, known
+
+
+class DownloadError(LoadError):
+    """A release's zip could not be fetched: host unreachable, an HTTP error, not in the mirror."""
 
 
 def data_root() -> Path:
@@ -198,22 +212,46 @@ def load(
     version: str | None = None,
     source: str | Path | None = None,
     known_hash: str | None = None,
+    mirror: str | Path | None = None,
 ) -> Any:
     """One table of the package, typed per its Table Schema.
 
     `source` is None (the data installed with this package), a release folder, a release zip,
     or a URL of a release zip (fetched by pooch); `known_hash` (sha256 of the zip) is checked for a
     zip and a URL. `version`, when given, must equal the package's version: a pin, so analyses
-    fail loudly on other data.
+    fail loudly on other data. Without a `source`, `version` ("0.1.0", or "latest": the newest) is
+    looked up in the release index: the installed data when it is that version, else the release's
+    zip, downloaded once into the user's cache and checked against the index's sha256. `mirror` (or
+    $CBJ_FIGURES_MIRROR), a folder or base URL, replaces the download host.
     """
     if engine not in ("pandas", "polars"):
         raise LoadError(f"engine must be 'pandas' or 'polars', not {engine!r}")
     try:
+        if source is None and version is not None:
+            source, known_hash, version = _resolve(version, mirror)
         return _load(table, engine, version, source, known_hash)
     except LoadError:
         raise
     except Exception as e:  # anything else is still the data failing to load: say so, as a LoadError
         raise LoadError(f"cannot load {table!r}: {type(e).__name__}: {e}") from None
+
+
+def _resolve(version: str, mirror: str | Path | None) -> tuple[Path | None, str | None, str]:
+    """(source, known_hash, version) of a version asked without a source: the installed data when it is that
+    version (nothing to download), else the release the index names."""
+    from cbj_figures import releases
+
+    root = data_root()
+    try:
+        installed = safeio.load_json(safeio.read_inside(root, "datapackage.json")).get("version")
+    except (OSError, ValueError, AttributeError, safeio.UnsafeInput):
+        installed = None
+    if version == installed:
+        return None, None, version
+    release = releases.find(version, root)
+    if release.version == installed:
+        return None, None, installed
+    return releases.fetch(release, root, mirror), release.known_hash, release.version
 
 
 def _load(table: str, engine: str, version: str | None, source: Any, known_hash: str | None) -> Any:

@@ -53,6 +53,7 @@ from .rulefile import (
     RULES_DIR,
     Const,
     Count,
+    DateRef,
     Expr,
     FigureIndex,
     Literal,
@@ -225,7 +226,20 @@ OPERATIONS: dict[str, Callable[[list[Interval]], Interval]] = {
 }
 
 
+def _days(e: DateRef, idx: FigureIndex) -> Interval:
+    """A date as precise as printed, as the interval of the days (ordinals) it stands for."""
+    from .conventions import date_span
+
+    value = idx.row(e).get(e.field)
+    span = date_span(str(value)) if value else None
+    if span is None:
+        raise ValueError(f"{e} is {value!r}, not a date (YYYY, YYYY-MM or YYYY-MM-DD)")
+    return Interval.of(span[0].toordinal(), span[1].toordinal())
+
+
 def _eval(e: Expr, idx: FigureIndex) -> Interval:
+    if isinstance(e, DateRef):
+        return _days(e, idx)
     if isinstance(e, Ref):
         return idx.printed(e).interval
     if isinstance(e, Const):
@@ -293,6 +307,8 @@ def _holds(op: str, computed: Interval, target: Interval, number: Decimal | None
 
 
 def _printed_number(e: Expr, idx: FigureIndex) -> Decimal | None:
+    if isinstance(e, DateRef):
+        return None
     if isinstance(e, Ref):
         return idx.printed(e).value
     if isinstance(e, Literal):
@@ -301,6 +317,8 @@ def _printed_number(e: Expr, idx: FigureIndex) -> Decimal | None:
 
 
 def _describe(e: Expr, idx: FigureIndex) -> str:
+    if isinstance(e, DateRef):
+        return f"{e} ({idx.row(e).get(e.field)})"
     if isinstance(e, Ref):
         try:
             return f"{e} ({idx.printed(e).printed})"

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, NoReturn
 
+import polars as pl
 import yaml
 
 from .conventions import is_figure_field
@@ -100,7 +101,15 @@ class Count:
     distinct: str | None
 
 
-Expr = Ref | Const | Literal | Op | WeightedMean | Count
+@dataclass(frozen=True)
+class DateRef(Ref):
+    """A row's date, `{date: <table>/<id>/<field>}`: the days it stands for, as precise as printed."""
+
+    def __str__(self) -> str:
+        return f"{self.table}/{self.figure_id}/{self.field}"
+
+
+Expr = Ref | DateRef | Const | Literal | Op | WeightedMean | Count
 EXPR_OPS = {"sum": (1, None), "product": (1, None), "difference": (2, 2), "ratio": (2, 2), "before_growth": (2, 2)}
 
 
@@ -239,19 +248,28 @@ def line_of(container: Any, key: Any, default: int | None) -> int | None:
 # ------------------------------------------------------------------ figures
 
 
+def row_key(t: Any) -> str | None:
+    """The field that names a row in rules: `figure_id`, else a single-field primary key."""
+    if "figure_id" in t.frame.columns:
+        return "figure_id"
+    pk = list(t.schema.primary_key)
+    return pk[0] if len(pk) == 1 and pk[0] in t.frame.columns else None
+
+
 class IdRows(dict):
-    """table -> {figure_id: first row}, built only for the tables a rule names (a long table
+    """table -> {row id: first row}, built only for the tables a rule names (a long table
     that only group_sum rules read never pays for a million-entry dict)."""
 
     def __init__(self, tables: Tables):
         super().__init__()
-        self._tables = {n: t for n, t in tables.items() if "figure_id" in t.frame.columns}
+        self._tables = {n: t for n, t in tables.items() if row_key(t)}
 
     def __contains__(self, name: object) -> bool:
         return name in self._tables
 
     def __missing__(self, name: str) -> dict[str, int]:
-        ids = self._tables[name].frame.get_column("figure_id").to_list()
+        t = self._tables[name]
+        ids = t.frame.get_column(row_key(t)).cast(pl.Utf8).to_list()
         rows = {fid: i for i, fid in reversed(list(enumerate(ids))) if fid is not None}
         self[name] = rows
         return rows
@@ -366,7 +384,7 @@ def parse_expr(value: Any, idx: FigureIndex, line: int | None, rid: str, depth: 
                 raise RuleError(f"rule {rid!r}: {e}", line) from None
             return lit
         if len(value) != 1:
-            known = ", ".join([*EXPR_OPS, "const", "count"])
+            known = ", ".join([*EXPR_OPS, "const", "count", "date"])
             raise RuleError(f"rule {rid!r}: an expression has exactly one key ({known})", line)
         ((name, args),) = value.items()
         inner = line_of(value, name, line)
@@ -374,6 +392,8 @@ def parse_expr(value: Any, idx: FigureIndex, line: int | None, rid: str, depth: 
             if not isinstance(args, dict) or set(args) - {"table", "where", "distinct"} or "table" not in args:
                 raise RuleError(f"rule {rid!r}: count takes a mapping with table, optional where and distinct", inner)
             return parse_count(args, idx, rid, inner)
+        if name == "date":
+            return _date_ref(args, idx, rid, inner)
         if name == "const":
             if isinstance(args, bool) or not isinstance(args, (int, str, Decimal)):
                 raise RuleError(f"rule {rid!r}: const takes a number (write decimals as strings)", inner)
@@ -382,7 +402,7 @@ def parse_expr(value: Any, idx: FigureIndex, line: int | None, rid: str, depth: 
             except InvalidOperation:
                 raise RuleError(f"rule {rid!r}: const {args!r} is not a number", inner) from None
         if name not in EXPR_OPS:
-            known = ", ".join([*EXPR_OPS, "const", "count"])
+            known = ", ".join([*EXPR_OPS, "const", "count", "date"])
             raise RuleError(f"rule {rid!r}: unknown expression {name!r} (expressions: {known})", inner)
         lo, hi = EXPR_OPS[name]
         if not isinstance(args, list) or len(args) < lo or (hi is not None and len(args) > hi):
@@ -390,6 +410,20 @@ def parse_expr(value: Any, idx: FigureIndex, line: int | None, rid: str, depth: 
             raise RuleError(f"rule {rid!r}: {name} takes a list of {n} operand(s)", inner)
         return Op(name, tuple(parse_expr(a, idx, line_of(args, i, inner), rid, depth + 1) for i, a in enumerate(args)))
     raise RuleError(f"rule {rid!r}: cannot read operand {value!r}", line)
+
+
+def _date_ref(text: Any, idx: FigureIndex, rid: str, line: int | None) -> DateRef:
+    parts = text.split("/") if isinstance(text, str) else []
+    if len(parts) != 3 or not all(parts):
+        raise RuleError(f"rule {rid!r}: date takes <table>/<id>/<field>, got {text!r}", line)
+    table, key, field_name = parts
+    if table not in idx.tables:
+        idx.unknown_table(table, f"rule {rid!r}: unknown table {table!r}", line)
+    if table not in idx.rows or key not in idx.rows[table]:
+        raise RuleError(f"rule {rid!r}: no row {key!r} in table {table!r}", line)
+    if field_name not in idx.columns[table]:
+        raise RuleError(f"rule {rid!r}: table {table!r} has no field {field_name!r}", line)
+    return DateRef(table, key, field_name)
 
 
 def parse_count(item: dict, idx: FigureIndex, rid: str, line: int | None) -> Count:

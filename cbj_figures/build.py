@@ -30,6 +30,7 @@ from cbj_figures.conventions import is_figure_field
 from cbj_figures.descriptor import check_descriptor, file_digest
 from cbj_figures.frames import arrow_table, typed_frame
 from cbj_figures.package import Package, Resource, open_package, package_files
+from cbj_figures.printed import Unit, declared_units
 from cbj_figures.tables import Table, cast_constraint, read_tables
 from cbj_figures.types import BOUNDS
 from cbj_figures.views import View, ViewError, declared, ident, literal
@@ -157,7 +158,8 @@ def write_release(pkg: Package, tables: dict[str, Table], folder: Path) -> None:
         (folder / rel).write_bytes(data)
     text = json.dumps(pinned(pkg.descriptor, folder), ensure_ascii=False, indent=2) + "\n"
     (folder / "datapackage.json").write_text(text, encoding="utf-8")
-    arrow = {name: release_table(tables[name]) for name in tables}
+    units = declared_units(pkg.descriptor)
+    arrow = {name: release_table(tables[name], units) for name in tables}
     (folder / "parquet").mkdir()
     for name, table in arrow.items():
         pq.write_table(table, folder / "parquet" / f"{name}.parquet", compression="zstd", compression_level=9)
@@ -170,17 +172,17 @@ def write_release(pkg: Package, tables: dict[str, Table], folder: Path) -> None:
 # ---------------------------------------------------------------- figures as intervals
 
 
-def figure_intervals(t: Table) -> dict[str, pa.Array]:
-    """`<field>_low`, `<field>_high` of every figure field: the interval its printed text stands for,
-    computed by the interval code the consistency checks use (unbounded ends are null)."""
-    from cbj_figures.printed import UNITS, parse_column
+def figure_intervals(t: Table, units: dict[str, Unit]) -> dict[str, pa.Array]:
+    """`<field>_low`, `<field>_high` of every figure field in a declared unit: the interval its printed
+    text stands for, computed by the interval code the consistency checks use (unbounded ends are null)."""
+    from cbj_figures.printed import parse_column
 
     out: dict[str, pa.Array] = {}
     for f in t.schema.fields:
-        if not is_figure_field(f) or f.get("unit") not in UNITS or f.get("printed") not in t.frame.columns:
+        if not is_figure_field(f) or f.get("unit") not in units or f.get("printed") not in t.frame.columns:
             continue
         qualifier = t.frame.get_column(f.get("qualifier")) if f.get("qualifier") in t.frame.columns else None
-        scaled = parse_column(t.frame.get_column(f.get("printed")), qualifier, f.get("unit"))
+        scaled = parse_column(t.frame.get_column(f.get("printed")), qualifier, units[f.get("unit")])
         ok = scaled.frame["present"] & scaled.frame["error"].is_null()
         lows, highs = [], []
         for good, lo, hi in zip(ok.to_list(), scaled.frame["lo"].to_list(), scaled.frame["hi"].to_list(), strict=True):
@@ -190,8 +192,8 @@ def figure_intervals(t: Table) -> dict[str, pa.Array]:
     return out
 
 
-def release_table(t: Table) -> pa.Table:
-    return arrow_table(t.schema, typed_frame(t.schema, t.frame), figure_intervals(t))
+def release_table(t: Table, units: dict[str, Unit]) -> pa.Table:
+    return arrow_table(t.schema, typed_frame(t.schema, t.frame), figure_intervals(t, units))
 
 
 # ---------------------------------------------------------------- DuckDB

@@ -45,7 +45,7 @@ from .findings import Finding, Reconciliation
 from .group_sum import eval_group_sum
 from .intervals import Interval, le, lt, meets
 from .kinds import KINDS, compile_rule
-from .printed import parse
+from .printed import Unit, parse
 from .rulefile import (
     FILE_RULE,
     LAYER,
@@ -93,14 +93,17 @@ def literals(rules: list[Rule]) -> list[Literal]:
 # ------------------------------------------------------------------ loading
 
 
-def load_rules(root: Path, tables: Tables, unreadable: Iterable[str] = ()) -> tuple[list[Rule], list[Finding]]:
+def load_rules(
+    root: Path, tables: Tables, unreadable: Iterable[str] = (), units: dict[str, Unit] | None = None
+) -> tuple[list[Rule], list[Finding]]:
     """Read every checks/*.yaml under `root`; bad files or rules become located findings.
+    `units`: the package's declared units, which printed figures and literals are read in.
 
     Rules on `unreadable` tables (declared, but the table layer could not read them) are left out
     without a finding of their own, so one broken file gives one message, not one a rule.
     """
     root = Path(root)
-    idx = FigureIndex.build(tables, frozenset(unreadable))
+    idx = FigureIndex.build(tables, frozenset(unreadable), units)
     rules: list[Rule] = []
     findings: list[Finding] = []
     seen: dict[str, Rule] = {}
@@ -245,7 +248,7 @@ def _eval(e: Expr, idx: FigureIndex) -> Interval:
     if isinstance(e, Const):
         return Interval.point(e.value)
     if isinstance(e, Literal):
-        return parse(e.printed, e.qualifier, e.unit).interval
+        return parse(e.printed, e.qualifier, idx.unit(e.unit)).interval
     if isinstance(e, Count):
         return Interval.point(_count_rows(e, idx))
     if isinstance(e, WeightedMean):
@@ -312,7 +315,7 @@ def _printed_number(e: Expr, idx: FigureIndex) -> Decimal | None:
     if isinstance(e, Ref):
         return idx.printed(e).value
     if isinstance(e, Literal):
-        return parse(e.printed, e.qualifier, e.unit).value
+        return parse(e.printed, e.qualifier, idx.unit(e.unit)).value
     return None
 
 
@@ -342,10 +345,12 @@ def _location(
     return rule.file, rule.line, None, None
 
 
-def run_checks(rules: list[Rule], tables: Tables) -> tuple[list[Finding], list[Reconciliation]]:
+def run_checks(
+    rules: list[Rule], tables: Tables, units: dict[str, Unit] | None = None
+) -> tuple[list[Finding], list[Reconciliation]]:
     """Evaluate every rule: a finding at the data row of each failing comparison, and one
     reconciliation row a rule (the evidence table)."""
-    idx = FigureIndex.build(tables)
+    idx = FigureIndex.build(tables, units=units)
     findings: list[Finding] = []
     recs: list[Reconciliation] = []
     for rule in rules:

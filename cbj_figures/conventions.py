@@ -218,9 +218,26 @@ def _natural_keys(tables: dict) -> list[Finding]:
     return out
 
 
+def _units(pkg: Package) -> list[Finding]:
+    """Every figure field names a unit the package declares (`conventions.units`), so its printed
+    figures can be read; the provenance and consistency layers skip a figure in any other unit."""
+    from cbj_figures.descriptor import locate_json
+    from cbj_figures.printed import declared_units
+
+    units, out = declared_units(pkg.descriptor), []
+    for res in pkg.tables.values():
+        for i, f in enumerate(res.schema.fields if res.schema else ()):
+            if is_figure_field(f) and f.get("unit") not in units:
+                where = f"$.fields[{i}].unit" if res.schema_file else f"{res.where}.schema.fields[{i}].unit"
+                msg = (f"field {f.name!r} is in unit {f.get('unit')!r}, which the package does not declare in "
+                       f"conventions.units (declared: {', '.join(units) or 'none'}), so its figures cannot be read")
+                out.append(Finding("convention-error", msg, file=res.schema_file or pkg.file, field=where, layer=LAYER))
+    return locate_json(out, pkg.root)
+
+
 def check_conventions(pkg: Package, tables: dict) -> list[Finding]:
     from cbj_figures import exports, registry
 
-    out = registry.stale_schemas(pkg.root) + exports.stale_exports(pkg) + _boms(pkg)
+    out = registry.stale_schemas(pkg.root) + exports.stale_exports(pkg) + _boms(pkg) + _units(pkg)
     return out + _figure_ids(tables) + _partial_dates(tables) + _natural_keys(tables) + _claims(tables)
 

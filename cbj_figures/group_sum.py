@@ -28,7 +28,7 @@ from typing import Any
 import polars as pl
 
 from .findings import Finding
-from .printed import UNITS, ScaledFigures, decimal_column, parse_column
+from .printed import ScaledFigures, decimal_column, parse_column
 from .rulefile import (
     LAYER,
     OP_WORDS,
@@ -118,10 +118,12 @@ def compile_group_sum(item: dict, idx: FigureIndex, rid: str, line: int | None) 
                 line,
             )
         fname = figures[0]
-    spec = numeric[fname]
+    spec, unit = numeric[fname], None
     if spec.get("printed"):
-        if spec.get("unit") not in UNITS:
-            raise RuleError(f"rule {rid!r}: field {fname!r} has printed figures but no known unit", line)
+        try:
+            unit = idx.unit(spec.get("unit"))
+        except ValueError as e:
+            raise RuleError(f"rule {rid!r}: field {fname!r} has printed figures, but {e}", line) from None
         for prop in ("printed", "qualifier"):
             if spec.get(prop) and spec[prop] not in columns:
                 raise RuleError(f"rule {rid!r}: the {prop} field {spec[prop]!r} of {fname!r} is not in the table", line)
@@ -129,7 +131,7 @@ def compile_group_sum(item: dict, idx: FigureIndex, rid: str, line: int | None) 
     if not isinstance(complete, bool):
         raise RuleError(f"rule {rid!r}: 'complete' must be true or false", line_of(item, "complete", line))
     lines = {k: line_of(item, k, line) for k in ("parts", "total", "where")}
-    return GroupSum(table, group_by, parts, total, where, fname, spec, complete, lines)
+    return GroupSum(table, group_by, parts, total, where, fname, spec, complete, lines, unit)
 
 
 def _filter_expr(f: Filter, schema: pl.Schema) -> pl.Expr:
@@ -281,9 +283,9 @@ def _figures(t: LoadedTableLike, g: GroupSum, rows: pl.Series) -> ScaledFigures:
     def column(s: pl.Series) -> pl.Series:
         return s if every else s.gather(rows)
 
-    if g.spec.get("printed"):
+    if g.unit is not None:
         printed = column(frame.get_column(g.spec["printed"]))
         qcol = g.spec.get("qualifier")
         qualifier = column(frame.get_column(qcol)) if qcol else None
-        return parse_column(printed, qualifier, g.spec["unit"])
+        return parse_column(printed, qualifier, g.unit)
     return decimal_column(column(t.text.get_column(g.field)))

@@ -3,6 +3,10 @@
 Why: the printed text is the evidence. Its number, converted to the field's unit, is the
 canonical stored value, and its precision and qualifier word decide the set of values it
 stands for (the interval policy of docs/DESIGN.md, implemented here and only here).
+
+The grammar (qualifier words, Chinese numerals, ranges, ordinals) is the toolkit's; the units
+are the package's: it declares each unit, its scale words and unit words under
+`conventions.units` in its descriptor, and `declared_units` reads them.
 """
 
 from __future__ import annotations
@@ -14,7 +18,6 @@ from typing import Any
 
 from .intervals import Interval
 
-UNITS = ("CNY million", "percent", "count", "multiple", "rank")
 QUALIFIERS = ("exact", "approx", "more_than", "at_least", "nearly", "at_most", "range_low", "range_high")
 
 # Qualifier words, longest first so that 不超过 is not read as 超过.
@@ -38,13 +41,6 @@ NEUTRAL_QUALIFIERS = ("exact", "range_low", "range_high")
 # layer, which sees the quote, checks the quote's words.
 QUOTE_WORDS: dict[str, tuple[str, ...]] = {"at_least": ("不完全统计",)}
 
-# Scale words into the field unit, per unit.
-_CNY_SCALES = {"万亿": Decimal(1_000_000), "千万": Decimal(10), "百万": Decimal(1), "亿": Decimal(100),
-               "万": Decimal("0.01"), "": Decimal("0.000001")}
-_COUNT_SCALES = {"亿": Decimal(100_000_000), "万": Decimal(10_000), "": Decimal(1)}
-COUNT_WORDS = "家次名个颗项年位人款台张条座种户笔单大"
-RANK_WORDS = "大名位"  # a rank is an ordinal: 第九, 第九大, 第九名, 第三位
-
 _CN_DIGITS = {
     "零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
 }
@@ -56,6 +52,49 @@ _EXACT = Context(prec=60)  # every conversion below is exact at this precision
 _ARABIC = r"\d+(?:,\d{3})*(?:\.\d+)?"
 _NUMBER = rf"(?:{_ARABIC}|[{_CN_CHARS}]+)"
 _RANGE_SEP = r"(?:—|–|－|-|～|~|至|到)"
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A unit as the package declares it: how a figure in it is printed after its number."""
+
+    name: str
+    scales: dict[str, Decimal]  # scale word (万, 亿, %, 成, or "" for none) -> factor into the unit
+    words: tuple[str, ...] = ()  # unit words printed after the scale (元; counter words 家, 次, ...)
+    word_required: bool = False  # one of `words` must be printed
+    tally: bool = False  # printed without a scale word, the figure is an exact count
+    ordinal: bool = False  # printed as an ordinal (第九)
+
+    def forms(self) -> str:
+        """The endings it accepts, for messages (`万元, 亿元, 元`)."""
+        words = [*self.words] + ([] if self.word_required or not self.words else [""])
+        ends = [s + w for s in self.scales for w in (words or [""])]
+        return ", ".join(e or "no unit word" for e in ends[:12]) + (", ..." if len(ends) > 12 else "")
+
+
+def declared_units(descriptor: Any) -> dict[str, Unit]:
+    """The units under `conventions.units` of a descriptor (name -> Unit).
+
+    The conventions profile checks the block's shape and that every factor is a power of ten;
+    an entry this cannot read is left out here (a figure in it is then reported as in an
+    undeclared unit), so a broken declaration is reported, never a traceback.
+    """
+    block = descriptor.get("conventions") if isinstance(descriptor, dict) else None
+    declared = block.get("units") if isinstance(block, dict) else None
+    units: dict[str, Unit] = {}
+    for name, spec in (declared or {}).items() if isinstance(declared, dict) else ():
+        try:
+            scales = {str(w): Decimal(str(f)) for w, f in spec["scales"].items()}
+            if not scales or not all(f > 0 and f == Decimal(1).scaleb(f.adjusted()) for f in scales.values()):
+                continue
+            words = tuple(str(w) for w in spec.get("words", ()) if str(w))
+            flags = {k: spec.get(k, False) for k in ("wordRequired", "tally", "ordinal")}
+            if not all(isinstance(v, bool) for v in flags.values()):
+                continue
+        except (AttributeError, KeyError, TypeError, ArithmeticError, ValueError):
+            continue
+        units[str(name)] = Unit(str(name), scales, words, flags["wordRequired"], flags["tally"], flags["ordinal"])
+    return units
 
 
 @dataclass(frozen=True)
@@ -72,10 +111,8 @@ class PrintedFigure:
     scale: str  # the scale word (亿, 万, 成, ...) or ""
 
 
-def parse(printed: str, qualifier: str, unit: str) -> PrintedFigure:
+def parse(printed: str, qualifier: str, unit: Unit) -> PrintedFigure:
     """Read `printed` (qualifier words included) into value and interval in `unit`."""
-    if unit not in UNITS:
-        raise ValueError(f"unknown unit {unit!r}; expected one of {', '.join(UNITS)}")
     if qualifier in (None, ""):
         qualifier = "exact"
     if qualifier not in QUALIFIERS:
@@ -118,19 +155,19 @@ def parse(printed: str, qualifier: str, unit: str) -> PrintedFigure:
     elif printed_q != qualifier:
         shown = word if word_q else ("余" if yu else rest[-2:])
         raise ValueError(f"printed figure {printed!r} says {printed_q} ({shown}), but qualifier is {qualifier!r}")
-    if ordinal and (unit != "rank" or is_range):
-        raise ValueError(f"ordinal {printed!r} is only readable as a rank")
-    if unit == "rank" and not ordinal:
-        raise ValueError(f"a rank is printed as an ordinal (第九, 第九大), got {printed!r}")
+    if ordinal and (not unit.ordinal or is_range):
+        raise ValueError(f"ordinal {printed!r} is not readable in {unit.name}, which is not printed as an ordinal")
+    if unit.ordinal and not ordinal:
+        raise ValueError(f"{unit.name} is printed as an ordinal (第九, 第九大), got {printed!r}")
 
     number = second if qualifier == "range_high" else first
     x, digit_unit = _read_number(number, printed)
     value = _EXACT.multiply(x, factor)
     u = _EXACT.multiply(digit_unit, factor)
-    if unit in ("count", "rank") and scale == "" and qualifier in NEUTRAL_QUALIFIERS:
+    if unit.tally and scale == "" and qualifier in NEUTRAL_QUALIFIERS:
         u = Decimal(0)  # a count without a scale word, or a rank, is an exact tally
     interval = _interval(value, u, qualifier)
-    return PrintedFigure(printed, qualifier, unit, value, interval, u, number, scale)
+    return PrintedFigure(printed, qualifier, unit.name, value, interval, u, number, scale)
 
 
 def interval_for(value: Decimal, resolution: Decimal, qualifier: str) -> Interval:
@@ -162,43 +199,18 @@ def _words_for(qualifier: str) -> str:
     return ", ".join(qualifier_words(qualifier))
 
 
-def _read_unit(rest: str, unit: str, printed: str) -> tuple[str, Decimal]:
+def _read_unit(rest: str, unit: Unit, printed: str) -> tuple[str, Decimal]:
     """The scale word and its factor into `unit`, checking the unit word printed."""
     core = rest
     for suffix in ("以上", "以下"):
         if core.endswith(suffix):
             core = core[: -len(suffix)]
     core = core.strip()
-    if unit == "CNY million":
-        if not core.endswith("元"):
-            raise ValueError(f"printed figure {printed!r} has no 元, but the field unit is CNY million")
-        scale = core[:-1]
-        if scale not in _CNY_SCALES:
-            raise ValueError(f"unknown money scale {scale!r} in printed figure {printed!r}")
-        return scale, _CNY_SCALES[scale]
-    if unit == "percent":
-        if core in ("%", "％"):
-            return "", Decimal(1)
-        if core == "成":
-            return "成", Decimal(10)
-        raise ValueError(f"printed figure {printed!r} is not a percentage (expected % or 成)")
-    if unit == "multiple":
-        if core != "倍":
-            raise ValueError(f"printed figure {printed!r} is not a multiple (expected 倍)")
-        return "", Decimal(1)
-    if unit == "rank":
-        if core and not all(ch in RANK_WORDS for ch in core):
-            raise ValueError(f"printed figure {printed!r} is not a rank (unexpected {core!r})")
-        return "", Decimal(1)
-    # count: optional scale word, then an optional counter word
-    scale = ""
-    for s in ("亿", "万"):
-        if core.startswith(s):
-            scale, core = s, core[len(s):]
-            break
-    if core and not all(ch in COUNT_WORDS for ch in core):
-        raise ValueError(f"printed figure {printed!r} is not a count (unexpected {core!r})")
-    return scale, _COUNT_SCALES[scale]
+    for scale in sorted(unit.scales, key=len, reverse=True):  # 万亿 before 万, "" last
+        word = core[len(scale):]
+        if core.startswith(scale) and (word in unit.words or (word == "" and not unit.word_required)):
+            return scale, unit.scales[scale]
+    raise ValueError(f"printed figure {printed!r} does not end as a figure in {unit.name} does ({unit.forms()})")
 
 
 def _read_number(text: str, printed: str) -> tuple[Decimal, Decimal]:
@@ -263,19 +275,17 @@ def _power_of_ten(d: Decimal) -> int:
 
 _FAST_PREFIX = "(" + "|".join(PREFIX_WORDS) + ")?"  # dict order: 不超过 before 超过 before 超
 _FAST_NUMBER = r"([0-9]+(?:,[0-9]{3})*)(?:\.([0-9]+))?"
-# A rank has no fast shape: it needs 第 before its number, so `parse` reads every one.
-_FAST_UNIT = {
-    "CNY million": "(" + "|".join(_CNY_SCALES) + ")元",
-    "percent": "(%|％|成)",
-    "multiple": "(倍)",
-    "count": f"(亿|万|)[{COUNT_WORDS}]*",
-}
-_FAST_EXPONENT = {
-    "CNY million": {k: _power_of_ten(v) for k, v in _CNY_SCALES.items()},
-    "percent": {"%": 0, "％": 0, "成": 1},
-    "multiple": {"倍": 0},
-    "count": {k: _power_of_ten(v) for k, v in _COUNT_SCALES.items()},
-}
+
+
+def _fast_unit(unit: Unit) -> str | None:
+    """The regex of the unit's endings (scale word as group 4), or None: an ordinal needs 第
+    before its number, so `parse` reads every one."""
+    if unit.ordinal:
+        return None
+    scales = "(" + "|".join(re.escape(s) for s in sorted(unit.scales, key=len, reverse=True)) + ")"
+    if not unit.words:
+        return scales
+    return scales + "(?:" + "|".join(re.escape(w) for w in unit.words) + ")" + ("" if unit.word_required else "?")
 
 
 @dataclass(frozen=True)
@@ -301,12 +311,10 @@ class ScaledFigures:
         return Interval(self.decimal(lo, low=True), self.decimal(hi, low=False))
 
 
-def parse_column(printed: Any, qualifier: Any, unit: str) -> ScaledFigures:
+def parse_column(printed: Any, qualifier: Any, unit: Unit) -> ScaledFigures:
     """`parse` over polars Series (`qualifier` may be None: every figure exact), vectorized."""
     import polars as pl
 
-    if unit not in UNITS:
-        raise ValueError(f"unknown unit {unit!r}; expected one of {', '.join(UNITS)}")
     n = len(printed)
     q = qualifier.cast(pl.Utf8) if qualifier is not None else pl.Series([None] * n, dtype=pl.Utf8)
     df = pl.DataFrame({"p": printed.cast(pl.Utf8), "q": q}).with_columns(
@@ -331,11 +339,12 @@ def _on_distinct(df: Any, keys: list[str], read: Any) -> ScaledFigures:
     return ScaledFigures(scaled.scale, frame.drop(keys))
 
 
-def _read_printed(df: Any, unit: str) -> Any:
+def _read_printed(df: Any, unit: Unit) -> Any:
     """(p, q) -> present, error, q, m, k, uk: the fast shapes by expressions, the rest by `parse`."""
     import polars as pl
 
-    pattern = f"^{_FAST_PREFIX}{_FAST_NUMBER}{_FAST_UNIT.get(unit, '()')}$"
+    endings = _fast_unit(unit)
+    pattern = f"^{_FAST_PREFIX}{_FAST_NUMBER}{endings or '()'}$"
     groups = pl.col("p").str.extract_groups(pattern)
     word_q = {w: q for w, q in PREFIX_WORDS.items() if q is not None}
     df = df.with_columns(
@@ -347,15 +356,16 @@ def _read_printed(df: Any, unit: str) -> Any:
     ).with_columns(
         _wq=pl.col("_word").replace_strict(word_q, default=None, return_dtype=pl.Utf8),
     )
-    fast = pl.lit(unit in _FAST_UNIT) & pl.col("_int").is_not_null() & (
+    fast = pl.lit(endings is not None) & pl.col("_int").is_not_null() & (
         (pl.col("_wq").is_null() & (pl.col("q") == "exact")) | (pl.col("_wq") == pl.col("q"))
     ).fill_null(False)
-    exponent = pl.col("_scale").replace_strict(_FAST_EXPONENT.get(unit, {}), default=None, return_dtype=pl.Int32)
+    exponents = {w: _power_of_ten(f) for w, f in unit.scales.items()}
+    exponent = pl.col("_scale").replace_strict(exponents, default=None, return_dtype=pl.Int32)
     d = pl.col("_frac").str.len_chars().cast(pl.Int32)
     zeros = (pl.col("_int").str.len_chars() - pl.col("_int").str.strip_chars_end("0").str.len_chars()).cast(pl.Int32)
     all_zero = pl.col("_int").str.strip_chars("0") == ""
     digit_exp = pl.when(d > 0).then(-d).when(all_zero).then(0).otherwise(zeros)
-    tally = (pl.col("_scale") == "") & (pl.col("q") == "exact") if unit == "count" else pl.lit(False)
+    tally = (pl.col("_scale") == "") & (pl.col("q") == "exact") if unit.tally else pl.lit(False)
     df = df.with_columns(
         _fast=fast,
         m=pl.concat_str(pl.col("_int"), pl.col("_frac")),

@@ -20,7 +20,7 @@ from . import safeio
 from .conventions import is_figure_field
 from .findings import Finding
 from .package import Package
-from .printed import QUOTE_WORDS, decimal_column, parse, parse_column, qualifier_words
+from .printed import QUOTE_WORDS, Unit, decimal_column, declared_units, parse, parse_column, qualifier_words
 from .rulefile import Tables
 
 LAYER = "provenance"
@@ -76,6 +76,7 @@ class _Context:
 
     def __init__(self, pkg: Package, tables: Tables):
         self.pkg, self.tables = pkg, tables
+        self.units = declared_units(pkg.descriptor)  # a figure in another unit is the conventions layer's finding
         self.sources: dict[str, dict] = {}
         if "sources" in tables:
             for row in tables["sources"].frame.iter_rows(named=True):
@@ -198,17 +199,18 @@ def _unprinted_message(printed: str, qualifier: str) -> str:
     )
 
 
-def _evidence_fields(t: Any) -> tuple[list[dict], list[str]]:
-    """The table's figure fields and the names of its verbatim fields, among the columns it has."""
+def _evidence_fields(t: Any, units: dict[str, Unit]) -> tuple[list[dict], list[str]]:
+    """The table's figure fields in a declared unit and the names of its verbatim fields, among its columns."""
     columns = set(t.frame.columns)
     fields = [f for f in t.schema.fields if f.name in columns]
-    return [f.descriptor for f in fields if is_figure_field(f)], [f.name for f in fields if f.get("verbatim") is True]
+    figures = [f.descriptor for f in fields if is_figure_field(f) and f.get("unit") in units]
+    return figures, [f.name for f in fields if f.get("verbatim") is True]
 
 
 def _check_table(ctx: _Context, t: Any) -> list[Finding]:
     """One table: a mask of failing rows per (rule, field), then the row-by-row messages of the first CAP."""
     columns = set(t.frame.columns)
-    figure_fields, verbatim = _evidence_fields(t)
+    figure_fields, verbatim = _evidence_fields(t, ctx.units)
     if not ({"quote", "source_id"} <= columns or figure_fields or verbatim):
         return []
     frame = t.frame
@@ -247,7 +249,7 @@ def _check_table(ctx: _Context, t: Any) -> list[Finding]:
         masks[("verbatim-not-in-source", name)] = has_article & _absent(ctx, key, values)
     raw_quote = frame.get_column("quote").cast(pl.Utf8) if "quote" in columns else None
     for f in figure_fields:
-        masks.update(_figure_masks(f, t, raw_quote))
+        masks.update(_figure_masks(f, ctx.units[f["unit"]], t, raw_quote))
 
     report: dict[int, set[tuple[str, str]]] = {}
     for (code, fld), mask in masks.items():
@@ -278,7 +280,7 @@ def _absent(ctx: _Context, key: pl.Series, values: pl.Series) -> pl.Series:
     return out
 
 
-def _figure_masks(f: dict, t: Any, quote: pl.Series | None) -> dict[tuple[str, str], pl.Series]:
+def _figure_masks(f: dict, unit: Unit, t: Any, quote: pl.Series | None) -> dict[tuple[str, str], pl.Series]:
     """The rows failing each figure check of one figure field (the same logic as `_check_figure`)."""
     frame = t.frame
     name, printed_field = f["name"], f["printed"]
@@ -300,10 +302,10 @@ def _figure_masks(f: dict, t: Any, quote: pl.Series | None) -> dict[tuple[str, s
     rows = pl.DataFrame({"p": printed, "q": qualifier, "s": stored})
     distinct = rows.unique()
     if distinct.height * 2 > rows.height:  # few repeats: judge every row
-        judged = _judge_figures(rows, f["unit"])
+        judged = _judge_figures(rows, unit)
     else:  # judge each distinct (printed, qualifier, stored) once
         judged = rows.join(
-            pl.concat([distinct, _judge_figures(distinct, f["unit"])], how="horizontal"),
+            pl.concat([distinct, _judge_figures(distinct, unit)], how="horizontal"),
             on=["p", "q", "s"],
             how="left",
             maintain_order="left",
@@ -322,7 +324,7 @@ def _figure_masks(f: dict, t: Any, quote: pl.Series | None) -> dict[tuple[str, s
     return masks
 
 
-def _judge_figures(rows: pl.DataFrame, unit: str) -> pl.DataFrame:
+def _judge_figures(rows: pl.DataFrame, unit: Unit) -> pl.DataFrame:
     """unparseable: the printed text cannot be read; mismatch: it can, but the stored value is
     missing, not a number, or not exactly its value."""
     try:
@@ -335,7 +337,7 @@ def _judge_figures(rows: pl.DataFrame, unit: str) -> pl.DataFrame:
     return pl.DataFrame({"unparseable": figs.get_column("error").is_not_null(), "mismatch": parsed & unequal})
 
 
-def _judge_each(rows: pl.DataFrame, unit: str) -> pl.DataFrame:
+def _judge_each(rows: pl.DataFrame, unit: Unit) -> pl.DataFrame:
     """`_judge_figures` row by row, with Decimal (no digit limit): for the rare column that needs it."""
     unparseable, mismatch = [], []
     for printed, qualifier, stored in rows.iter_rows():
@@ -397,7 +399,7 @@ def _row_findings(ctx: _Context, t: Any, i: int) -> list[Finding]:
     """Every provenance finding of one row, row by row (the messages of the reported rows)."""
     out: list[Finding] = []
     columns = set(t.frame.columns)
-    figure_fields, verbatim = _evidence_fields(t)
+    figure_fields, verbatim = _evidence_fields(t, ctx.units)
     row = t.frame.row(i, named=True)
 
     def bad(code: str, message: str, fld: str) -> None:
@@ -424,11 +426,11 @@ def _row_findings(ctx: _Context, t: Any, i: int) -> list[Finding]:
             if value and article.find(str(value)) is None:
                 bad("verbatim-not-in-source", f"{fld} {value!r} does not occur in the article text", fld)
     for f in figure_fields:
-        _check_figure(f, t, i, row, bad)
+        _check_figure(f, ctx.units[f["unit"]], t, i, row, bad)
     return out
 
 
-def _check_figure(f: dict, t: Any, i: int, row: dict, bad: Any) -> None:
+def _check_figure(f: dict, unit: Unit, t: Any, i: int, row: dict, bad: Any) -> None:
     """Printed text inside the quote, and parse(printed) == stored value exactly."""
     name, printed_field = f["name"], f["printed"]
     qualifier_field = f.get("qualifier")
@@ -445,7 +447,7 @@ def _check_figure(f: dict, t: Any, i: int, row: dict, bad: Any) -> None:
     if qualifier_field and _unprinted_qualifier(printed, qualifier, quote):
         bad("qualifier-unprinted", _unprinted_message(printed, qualifier), qualifier_field)
     try:
-        fig = parse(printed, qualifier or "exact", f["unit"])
+        fig = parse(printed, qualifier or "exact", unit)
     except ValueError as e:
         bad("printed-unparseable", str(e), printed_field)
         return

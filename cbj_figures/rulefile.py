@@ -13,7 +13,7 @@ import polars as pl
 import yaml
 
 from .conventions import is_figure_field
-from .printed import QUALIFIERS, UNITS, PrintedFigure, parse
+from .printed import QUALIFIERS, PrintedFigure, Unit, parse
 from .safeio import MAX_DEPTH, yaml_loader
 from .tables import Table
 
@@ -151,6 +151,7 @@ class GroupSum:
     spec: dict  # the figure field's schema entry (unit, printed, qualifier)
     complete: bool
     lines: dict[str, int | None]  # YAML line of `parts`, `total`, `where`
+    unit: Unit | None = None  # the declared unit of printed figures (None: the field has none)
 
 
 @dataclass
@@ -285,6 +286,13 @@ class FigureIndex:
     rows: dict[str, dict[str, int]] = field(default_factory=dict)
     fields: dict[str, dict[str, dict]] = field(default_factory=dict)
     columns: dict[str, list[str]] = field(default_factory=dict)
+    units: dict[str, Unit] = field(default_factory=dict)  # the package's declared units
+
+    def unit(self, name: str) -> Unit:
+        if name not in self.units:
+            declared = ", ".join(self.units) or "none"
+            raise ValueError(f"unit {name!r} is not declared in the package's conventions.units (declared: {declared})")
+        return self.units[name]
 
     def unknown_table(self, table: object, message: str, line: int | None) -> NoReturn:
         if table in self.unreadable:
@@ -292,8 +300,10 @@ class FigureIndex:
         raise RuleError(f"{message} (tables: {', '.join(sorted(self.tables))})", line)
 
     @classmethod
-    def build(cls, tables: Tables, unreadable: frozenset[str] = frozenset()) -> FigureIndex:
-        idx = cls(tables, unreadable)
+    def build(
+        cls, tables: Tables, unreadable: frozenset[str] = frozenset(), units: dict[str, Unit] | None = None
+    ) -> FigureIndex:
+        idx = cls(tables, unreadable, units=dict(units or {}))
         for name, t in tables.items():
             idx.columns[name] = list(t.frame.columns)
             idx.fields[name] = {f.name: f.descriptor for f in t.schema.fields if is_figure_field(f)}
@@ -317,7 +327,7 @@ class FigureIndex:
         qualifier = row.get(spec.get("qualifier", ""), None) if spec.get("qualifier") else "exact"
         if text is None or text == "":
             raise ValueError(f"figure {ref} has no printed text in field {spec['printed']!r}")
-        return parse(str(text), qualifier or "exact", spec["unit"])
+        return parse(str(text), qualifier or "exact", self.unit(spec["unit"]))
 
     def resolve(self, text: str) -> Ref:
         """`<table>/<figure_id>[/<field>]` -> Ref, or RuleError naming what is missing."""
@@ -376,10 +386,10 @@ def parse_expr(value: Any, idx: FigureIndex, line: int | None, rid: str, depth: 
                 idx.file,
                 getattr(value, "line", line),
             )
-            if lit.unit not in UNITS or lit.qualifier not in QUALIFIERS:
-                raise RuleError(f"rule {rid!r}: unknown unit or qualifier in printed literal {lit.printed!r}", line)
+            if lit.qualifier not in QUALIFIERS:
+                raise RuleError(f"rule {rid!r}: unknown qualifier in printed literal {lit.printed!r}", line)
             try:
-                parse(lit.printed, lit.qualifier, lit.unit)
+                parse(lit.printed, lit.qualifier, idx.unit(lit.unit))
             except ValueError as e:
                 raise RuleError(f"rule {rid!r}: {e}", line) from None
             return lit

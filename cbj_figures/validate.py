@@ -66,9 +66,11 @@ def _conventions(ctx: Context) -> list[Finding]:
 
 def _consistency(ctx: Context) -> list[Finding]:
     from cbj_figures import checks
+    from cbj_figures.printed import declared_units
 
-    ctx.rules, found = checks.load_rules(ctx.pkg.root, ctx.tables, unreadable=ctx.unread)
-    failures, ctx.reconciliations = checks.run_checks(ctx.rules, ctx.tables)
+    units = declared_units(ctx.pkg.descriptor)
+    ctx.rules, found = checks.load_rules(ctx.pkg.root, ctx.tables, unreadable=ctx.unread, units=units)
+    failures, ctx.reconciliations = checks.run_checks(ctx.rules, ctx.tables, units)
     return found + failures
 
 

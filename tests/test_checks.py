@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 import textwrap
 from decimal import Decimal
@@ -14,13 +15,19 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cbj_figures import printed
 from cbj_figures.checks import KINDS, load_rules, run_checks
 from cbj_figures.package import Resource, open_package
-from cbj_figures.printed import parse
 from cbj_figures.schema import parse_schema
 from cbj_figures.tables import Table, read_tables
 
 ROOT = Path(__file__).resolve().parents[1]
+# The units our package declares (datapackage.json, conventions.units): the hand-made figures print in them.
+UNITS = printed.declared_units(json.loads((ROOT / "datapackage.json").read_text(encoding="utf-8")))
+
+
+def parse(text: str, qualifier: str, unit: str) -> printed.PrintedFigure:
+    return printed.parse(text, qualifier, UNITS[unit])
 
 
 # ------------------------------------------------------------------ hand-made tables
@@ -119,8 +126,8 @@ def run(tmp_path: Path, tables, text: str, name: str = "rules.yaml"):
     folder = tmp_path / "checks"
     folder.mkdir(exist_ok=True)
     (folder / name).write_text(textwrap.dedent(text), encoding="utf-8")
-    rules, load_findings = load_rules(tmp_path, tables)
-    findings, recs = run_checks(rules, tables)
+    rules, load_findings = load_rules(tmp_path, tables, units=UNITS)
+    findings, recs = run_checks(rules, tables, UNITS)
     return load_findings, findings, recs
 
 
@@ -518,7 +525,7 @@ def test_unevaluable_rule_is_a_finding_not_a_traceback(tmp_path, tables):
 
 
 def test_no_checks_folder_means_no_rules(tmp_path, tables):
-    assert load_rules(tmp_path, tables) == ([], [])
+    assert load_rules(tmp_path, tables, units=UNITS) == ([], [])
 
 
 # ------------------------------------------------------------------ the real rules on the real data
@@ -640,8 +647,8 @@ def check_package(root: Path):
     pkg = open_package(root)
     tables, table_findings = read_tables(pkg)
     assert not table_findings
-    rules, load_findings = load_rules(root, tables)
-    findings, recs = run_checks(rules, tables)
+    rules, load_findings = load_rules(root, tables, units=UNITS)
+    findings, recs = run_checks(rules, tables, UNITS)
     return rules, load_findings, findings, recs
 
 
@@ -652,9 +659,29 @@ def test_real_rules_all_hold_on_the_real_data():
     assert all(r.holds and r.waived is None for r in recs)
 
 
+# The rules on dates: rule id -> (table, key of the row, the cells that move its date, the line reported:
+# the row of the rule's first date, which is not always the row moved).
+DATE_BREAKS = {
+    "guodian-gaoke-lessors-in-order": ("leasing_deals", "jiangxi-2026-04-07", {"date": "2026-01-07"}, 5),
+    "jiliu-c-and-d-rounds-same-month": ("company_financials", "jiliu-funding-round-d", {"period": "2026-05"}, 18),
+    "changjiang-deal-same-month-as-zhongyin": ("leasing_deals", "changjiang-2026-01", {"date": "2026-02"}, 2),
+}
+
+
 def test_every_real_rule_has_a_breaking_test():
     rules, *_ = check_package(ROOT)
-    assert {r.id for r in rules} == set(BREAKS)
+    assert {r.id for r in rules} == set(BREAKS) | set(DATE_BREAKS)
+
+
+@pytest.mark.parametrize("rule_id", sorted(DATE_BREAKS))
+def test_each_date_rule_fails_when_a_date_moves(tmp_path, rule_id):
+    table, key, cells, reported = DATE_BREAKS[rule_id]
+    root = copy_package(tmp_path)
+    edit_row(root, table, key, cells)
+    _, load_findings, findings, recs = check_package(root)
+    assert not load_findings
+    assert not next(r for r in recs if r.rule == rule_id).holds
+    assert [(f.file, f.line) for f in findings if f.rule == rule_id] == [(f"resources/{table}.csv", reported)]
 
 
 @pytest.mark.parametrize("rule_id", sorted(BREAKS))
@@ -746,10 +773,10 @@ def test_any_rule_shape_gives_findings_never_a_traceback(tmp_path, tables, data,
     folder = tmp_path / "checks"
     folder.mkdir(exist_ok=True)
     (folder / "fuzz.yaml").write_text(yaml.safe_dump({"rules": [rule]}, allow_unicode=True), encoding="utf-8")
-    rules, findings = load_rules(tmp_path, tables)
+    rules, findings = load_rules(tmp_path, tables, units=UNITS)
     assert all(f.file == "checks/fuzz.yaml" for f in findings)
     assert len(rules) + len(findings) >= 1
-    run_checks(rules, tables)
+    run_checks(rules, tables, UNITS)
 
 
 # ------------------------------------------------------------------ group_sum (whole long tables)

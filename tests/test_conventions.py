@@ -4,6 +4,7 @@ and fails, located, on a copy with one claim wrong."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -72,23 +73,6 @@ def test_a_figure_id_in_two_tables_is_found(pkg):
 
 
 @pytest.mark.parametrize(
-    ("table", "key", "cells", "rule"),
-    [
-        ("leasing_deals", "jiangxi-2026-04-07", {"date": "2026-01-07"}, "guodian-gaoke-lessors-in-order"),
-        ("company_financials", "jiliu-funding-round-d", {"period": "2026-05"}, "jiliu-c-and-d-rounds-same-month"),
-        ("leasing_deals", "changjiang-2026-01", {"date": "2026-02"}, "changjiang-deal-same-month-as-zhongyin"),
-    ],
-    ids=["先后", "同月-rounds", "同月-deals"],
-)
-def test_the_date_rules_fail_when_a_date_moves(pkg, table, key, cells, rule):
-    edit_row(pkg, table, key, **cells)
-    rehash(pkg)
-    report = validate(pkg)
-    assert not next(r for r in report.reconciliations if r.rule == rule).holds
-    assert rule in {f.rule for f in report.findings if f.code == "rule-failed"}
-
-
-@pytest.mark.parametrize(
     ("quote", "value", "missing"),
     [
         ("由2021年的138亿元增至2025年的454亿元", "2021", []),
@@ -111,3 +95,40 @@ def test_contradictions_and_spans():
     assert contradicted("今年以来", "2026") is None  # no year printed: nothing to contradict
     assert date_span("2024-02") == (date_span("2024-02-01")[0], date_span("2024-02-29")[0])
     assert date_span("2025-02-30") is None
+
+
+# ------------------------------------------------------------------ units: declared by the package
+
+
+def declare_units(pkg: Path, change) -> None:
+    descriptor = json.loads((pkg / "datapackage.json").read_text(encoding="utf-8"))
+    change(descriptor["conventions"]["units"])
+    (pkg / "datapackage.json").write_text(json.dumps(descriptor, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+def test_a_unit_the_package_does_not_declare_is_reported_at_its_field(pkg):
+    declare_units(pkg, lambda units: units.pop("multiple"))
+    report = validate(pkg)
+    (f,) = [f for f in report.findings if f.layer == "conventions"]
+    schema = (pkg / "schemas" / "valuation_multiples.json").read_text(encoding="utf-8").splitlines()
+    assert (f.code, f.file) == ("convention-error", "schemas/valuation_multiples.json")
+    assert '"unit": "multiple"' in schema[f.line - 1] and "does not declare" in f.message
+    assert not [f for f in report.findings if f.layer == "provenance"]  # its figures are skipped, not misread
+
+
+def test_figures_are_read_in_the_units_the_package_declares(pkg):
+    """Without 亿 among the scales of CNY million, every 亿元 figure is unreadable; with 亿 worth 10
+    instead of 100, every one disagrees with its stored value."""
+    declare_units(pkg, lambda units: units["CNY million"]["scales"].pop("亿"))
+    found = {(f.code, f.file) for f in validate(pkg).findings}
+    assert ("printed-unparseable", "resources/company_financials.csv") in found
+    declare_units(pkg, lambda units: units["CNY million"]["scales"].update({"亿": "10"}))
+    found = {(f.code, f.file) for f in validate(pkg).findings}
+    assert ("printed-value-mismatch", "resources/company_financials.csv") in found
+    assert "printed-unparseable" not in {code for code, _ in found}
+
+
+def test_a_scale_that_is_not_a_power_of_ten_is_a_profile_error(pkg):
+    declare_units(pkg, lambda units: units["count"]["scales"].update({"打": "12"}))
+    found = [f for f in validate(pkg).findings if f.code == "profile-error"]
+    assert found and all(f.file == "datapackage.json" for f in found)

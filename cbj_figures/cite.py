@@ -29,11 +29,13 @@ def _root(root: str | Path | None) -> Path:
     return data_root()
 
 
-def cite(target: str | None = None, style: Literal["bibtex", "apa"] = "bibtex", root: str | Path | None = None) -> str:
-    """Cite the package (None), a table ("market_size") or a figure ("company_financials/<figure_id>")."""
+def cite(target: str | None = None, style: Literal["bibtex", "apa"] = "bibtex", root: str | Path | None = None,
+         *, pkg: Package | None = None, tables: dict | None = None) -> str:
+    """Cite the package (None), a table ("market_size") or a figure ("company_financials/<figure_id>").
+    `pkg` and `tables` (from read_tables) spare a caller citing many figures from reading the package each time."""
     if style not in ("bibtex", "apa"):
         raise ValueError(f"style must be 'bibtex' or 'apa', not {style!r}")
-    pkg = open_package(_root(root))
+    pkg = pkg or open_package(_root(root))
     if target is None:
         return _dataset(pkg, None, style)
     table, _, key = target.partition("/")
@@ -41,7 +43,7 @@ def cite(target: str | None = None, style: Literal["bibtex", "apa"] = "bibtex", 
         raise LookupError(f"unknown table {table!r}; known tables: {', '.join(sorted(pkg.tables))}")
     if not key:
         return _dataset(pkg, table, style)
-    return _figure(pkg, table, key, style)
+    return _figure(pkg, table, key, style, tables)
 
 
 # ---------------------------------------------------------------- the dataset
@@ -119,10 +121,11 @@ def _dataset(pkg: Package, table: str | None, style: str, extra: str = "", key_s
 # ---------------------------------------------------------------- one figure
 
 
-def _figure(pkg: Package, table: str, key: str, style: str) -> str:
+def _figure(pkg: Package, table: str, key: str, style: str, loaded: dict | None = None) -> str:
     from cbj_figures.tables import read_tables
 
-    loaded, _ = read_tables(pkg)  # once: the figure's table, sources and entities come from it
+    if loaded is None:
+        loaded, _ = read_tables(pkg)  # once: the figure's table, sources and entities come from it
 
     def rows(name: str) -> list[dict]:
         return loaded[name].frame.to_dicts() if name in loaded else []

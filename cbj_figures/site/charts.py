@@ -90,8 +90,8 @@ def _bar(chart: Chart, rows: list[ChartRow]) -> dict:
     import altair as alt
 
     values = [{"x": r.x_label, "series": r.series_label or "", "value": r.value, "fid": r.figure.key,
-               "label": r.printed + (f" ({FORECAST})" if r.forecast else ""), "kind": FORECAST if r.forecast else REPORTED}
-              for r in rows if r.value is not None]
+               "label": r.printed + (f" ({FORECAST})" if r.forecast else ""),
+               "kind": FORECAST if r.forecast else REPORTED} for r in rows if r.value is not None]
     x_order = list(dict.fromkeys(v["x"] for v in values))
     s_order = list(dict.fromkeys(v["series"] for v in values))
     base = alt.Chart(alt.Data(values=values))

@@ -215,3 +215,10 @@ def test_package_text_is_escaped_on_every_page(tmp_path: Path) -> None:
     for name, html in pages.items():
         assert "<script>alert" not in html and "<img src=x" not in html, name
         assert html.count("<script") == 1, name  # only the site's own static/site.js
+
+
+def test_a_package_of_the_standard_alone_gets_a_site(tmp_path: Path) -> None:
+    """No conventions, no site.yaml, no sources, no name to release under: pages of what there is, no crash."""
+    out = build_site(REPO / "tests" / "corpus" / "descriptor-v2", tmp_path / "site", data_docs=False)
+    assert {"index.html", "factcheck.html", "charts.html", "releases.html"} <= {p.name for p in out.iterdir()}
+    assert list((out / "tables").glob("*.html")) and not (out / "articles").exists()

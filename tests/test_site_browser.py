@@ -16,6 +16,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
 import pytest
@@ -23,6 +24,9 @@ import yaml
 
 from cbj_figures.site import build_site
 from tests.test_site import REPO, copy_package, edit_cells
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
 
 CHROMIUM = Path(os.environ.get("CBJ_CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOTS = REPO / "test-results" / "screenshots"
@@ -47,7 +51,7 @@ def _need_browser() -> None:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator:
+def browser() -> Iterator[Browser]:
     _need_browser()
     from playwright.sync_api import sync_playwright
 
@@ -76,7 +80,7 @@ def broken_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 class Visit:
     """A page opened in a fresh tab, with every console error and failed request it caused."""
 
-    def __init__(self, browser, url: str, width: int = 1280, height: int = 900) -> None:  # noqa: ANN001
+    def __init__(self, browser: Browser, url: str, width: int = 1280, height: int = 900) -> None:
         self.page = browser.new_page(viewport={"width": width, "height": height})
         self.errors: list[str] = []
         self.page.on("console", lambda m: self.errors.append(f"console: {m.text}") if m.type == "error" else None)
@@ -95,7 +99,7 @@ def pages(site: Path) -> list[Path]:
     return sorted(site.rglob("*.html"))
 
 
-def test_every_page_loads_without_a_console_error_or_a_failed_request(browser, site: Path) -> None:  # noqa: ANN001
+def test_every_page_loads_without_a_console_error_or_a_failed_request(browser: Browser, site: Path) -> None:
     assert len(pages(site)) >= 20
     for path in pages(site):
         with Visit(browser, path.as_uri()) as v:
@@ -103,14 +107,14 @@ def test_every_page_loads_without_a_console_error_or_a_failed_request(browser, s
             assert v.page.evaluate("document.documentElement.lang") == "en"
 
 
-def _targets(page) -> list[str]:  # noqa: ANN001
+def _targets(page: Page) -> list[str]:
     return page.evaluate("""() => [
         ...Array.from(document.querySelectorAll('a[href]'), a => a.href),
         ...Array.from(document.querySelectorAll('link[href]'), l => l.href),
         ...Array.from(document.querySelectorAll('script[src]'), s => s.src)]""")
 
 
-def test_every_internal_link_and_download_resolves(browser, site: Path) -> None:  # noqa: ANN001
+def test_every_internal_link_and_download_resolves(browser: Browser, site: Path) -> None:
     ids: dict[Path, set[str]] = {}
     checked = 0
     for path in pages(site):
@@ -136,7 +140,7 @@ def test_every_internal_link_and_download_resolves(browser, site: Path) -> None:
     assert any(p.suffix == ".zip" for p in downloads) and any(p.suffix == ".duckdb" for p in downloads)
 
 
-def test_each_chart_has_its_svg_with_one_mark_a_row(browser, site: Path) -> None:  # noqa: ANN001
+def test_each_chart_has_its_svg_with_one_mark_a_row(browser: Browser, site: Path) -> None:
     charts = yaml.safe_load((REPO / "site.yaml").read_text(encoding="utf-8"))["charts"]
     with Visit(browser, (site / "charts.html").as_uri()) as v:
         found = v.page.evaluate("""() => Array.from(document.querySelectorAll('section.chart'), s => ({
@@ -149,7 +153,7 @@ def test_each_chart_has_its_svg_with_one_mark_a_row(browser, site: Path) -> None
         assert c["drawn"] == c["marks"] == c["rows"] == c["labels"] > 0, c
 
 
-def _click_figure(page, key: str) -> dict:  # noqa: ANN001
+def _click_figure(page: Page, key: str) -> dict:
     """Click the mark of a figure (found through its card) and read the detail that opens."""
     mark_id = page.evaluate("""key => {
         const card = document.querySelector(`.card[data-figure="${key}"]`);
@@ -163,7 +167,7 @@ def _click_figure(page, key: str) -> dict:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("width", [1280, 390], ids=["desktop", "phone"])
-def test_clicking_a_figure_shows_its_row_and_quote(browser, site: Path, width: int) -> None:  # noqa: ANN001
+def test_clicking_a_figure_shows_its_row_and_quote(browser: Browser, site: Path, width: int) -> None:
     import csv
 
     with open(REPO / "resources/company_financials.csv", encoding="utf-8") as fh:
@@ -180,7 +184,7 @@ def test_clicking_a_figure_shows_its_row_and_quote(browser, site: Path, width: i
         assert v.errors == []
 
 
-def test_a_deep_link_opens_the_figure(browser, site: Path) -> None:  # noqa: ANN001
+def test_a_deep_link_opens_the_figure(browser: Browser, site: Path) -> None:
     with Visit(browser, (site / "tables/company_financials.html").as_uri()) as v:
         href = v.page.get_attribute("#row-jiliu-revenue-2025-total a", "href")
     path, _, fragment = href.partition("#")
@@ -191,7 +195,7 @@ def test_a_deep_link_opens_the_figure(browser, site: Path) -> None:  # noqa: ANN
         assert v.errors == []
 
 
-def test_the_copy_button_copies_the_citation(browser, site: Path) -> None:  # noqa: ANN001
+def test_the_copy_button_copies_the_citation(browser: Browser, site: Path) -> None:
     with Visit(browser, (site / "articles/cbj-jiliu-ipo.html").as_uri()) as v:
         _click_figure(v.page, "company_financials/jiliu-revenue-2025-total")
         button = v.page.locator('.detail.open button.copy').first
@@ -201,7 +205,7 @@ def test_the_copy_button_copies_the_citation(browser, site: Path) -> None:  # no
         assert v.errors == []
 
 
-def test_a_table_sorts_by_a_column(browser, site: Path) -> None:  # noqa: ANN001
+def test_a_table_sorts_by_a_column(browser: Browser, site: Path) -> None:
     with Visit(browser, (site / "tables/market_size.html").as_uri()) as v:
         index = v.page.evaluate("""() => Array.from(document.querySelectorAll('table.rows thead th'),
                                      th => th.textContent.trim()).indexOf('value')""")
@@ -219,7 +223,7 @@ def _rule_ids() -> list[str]:
             for r in yaml.safe_load(f.read_text(encoding="utf-8")).get("rules", [])]
 
 
-def test_the_fact_check_page_shows_every_rule(browser, site: Path) -> None:  # noqa: ANN001
+def test_the_fact_check_page_shows_every_rule(browser: Browser, site: Path) -> None:
     with Visit(browser, (site / "factcheck.html").as_uri()) as v:
         rows = v.page.evaluate("""() => Array.from(document.querySelectorAll('tr[data-rule]'),
                                    tr => [tr.dataset.rule, tr.dataset.status])""")
@@ -232,9 +236,10 @@ def test_the_fact_check_page_shows_every_rule(browser, site: Path) -> None:  # n
                                                     "provenance", "pandera", "great_expectations")}
 
 
-def test_the_data_docs_of_the_run_are_linked_in(browser, site: Path) -> None:  # noqa: ANN001
+def test_the_data_docs_of_the_run_are_linked_in(browser: Browser, site: Path) -> None:
     with Visit(browser, (site / "datadocs/index.html").as_uri()) as v:
-        suites = v.page.evaluate("() => Array.from(document.querySelectorAll('tr[data-status]'), tr => tr.dataset.status)")
+        suites = v.page.evaluate(
+            "() => Array.from(document.querySelectorAll('tr[data-status]'), tr => tr.dataset.status)")
     assert len(suites) == len(list((REPO / "schemas").glob("*.json"))) and set(suites) == {"holds"}
     with Visit(browser, (site / "datadocs/market_size.html").as_uri()) as v:
         text = v.page.inner_text(".ge")
@@ -242,7 +247,7 @@ def test_the_data_docs_of_the_run_are_linked_in(browser, site: Path) -> None:  #
     assert "Overview" in text and "Status: Succeeded" in text and "figure_id" in text
 
 
-def test_a_broken_figure_shows_its_rule_failing(browser, broken_site: Path) -> None:  # noqa: ANN001
+def test_a_broken_figure_shows_its_rule_failing(browser: Browser, broken_site: Path) -> None:
     with Visit(browser, (broken_site / "factcheck.html").as_uri()) as v:
         status = v.page.get_attribute('tr[data-rule="jiliu-segments-sum-2025"]', "data-status")
         verdict = v.page.inner_text("#verdict")
@@ -267,7 +272,7 @@ MAIN_PAGES = [("index.html", 1280), ("articles/cbj-jiliu-ipo.html#detail-m-9", 1
               ("articles/cbj-jiliu-ipo.html#detail-m-9", 390), ("charts.html", 390)]
 
 
-def test_screenshots_of_the_main_pages(browser, site: Path, broken_site: Path) -> None:  # noqa: ANN001
+def test_screenshots_of_the_main_pages(browser: Browser, site: Path, broken_site: Path) -> None:
     if SCREENSHOTS.exists():
         shutil.rmtree(SCREENSHOTS)
     SCREENSHOTS.mkdir(parents=True)

@@ -273,7 +273,10 @@ def _write(model: SiteModel, site: Path) -> None:
              sums_href=f"{dl.folder}/SHA256SUMS", download_error=dl.error)
     summary = [{"name": n, "slug": slug(n), "title": by_name[n]["title"], "title_zh": by_name[n]["title_zh"],
                 "rows": len(by_name[n]["rows"]), "description": by_name[n]["description"]} for n in model.tables]
-    citation = {"bibtex": cite(None, "bibtex", pkg=pkg), "apa": cite(None, "apa", pkg=pkg)}
+    try:
+        citation = {"bibtex": cite(None, "bibtex", pkg=pkg), "apa": cite(None, "apa", pkg=pkg)}
+    except (LookupError, ValueError, KeyError, TypeError):  # a descriptor too thin to cite (no contributors)
+        citation = None
     articles = list(model.articles.values())
     page("index.html", "index.html", page_title="Home", articles=articles, charts=charts, tables=summary,
          citation=citation, download={"zip": dl.zip} if dl.zip else None)

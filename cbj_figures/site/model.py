@@ -254,7 +254,7 @@ def _cite(model: SiteModel) -> None:
         try:
             fig.bibtex = cite(fig.key, "bibtex", pkg=model.pkg, tables=model.tables)
             fig.apa = cite(fig.key, "apa", pkg=model.pkg, tables=model.tables)
-        except (LookupError, ValueError, KeyError):
+        except (LookupError, ValueError, KeyError, TypeError):  # a row or descriptor too thin to cite
             continue
 
 

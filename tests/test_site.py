@@ -222,3 +222,14 @@ def test_a_package_of_the_standard_alone_gets_a_site(tmp_path: Path) -> None:
     out = build_site(REPO / "tests" / "corpus" / "descriptor-v2", tmp_path / "site", data_docs=False)
     assert {"index.html", "factcheck.html", "charts.html", "releases.html"} <= {p.name for p in out.iterdir()}
     assert list((out / "tables").glob("*.html")) and not (out / "articles").exists()
+
+
+def test_a_chart_filter_pattern_runs_without_backtracking(tmp_path: Path) -> None:
+    pkg = copy_package(tmp_path / "pkg")
+    chart = "charts:\n  - {id: x, title: t, table: market_size, x: period, where: {period: {pattern: '%s'}}}\n"
+    (pkg / "site.yaml").write_text(chart % "(a+)+\\1", encoding="utf-8")  # a back-reference: refused
+    with pytest.raises(SiteError, match="regex engine cannot run"):
+        load_config(pkg)
+    (pkg / "site.yaml").write_text(chart % "(a|a)*b", encoding="utf-8")  # catastrophic for a backtracker
+    pattern = load_config(pkg).charts[0].where[0][1]
+    assert pattern.fullmatch("a" * 5000) is False and pattern.fullmatch("aab") is True

@@ -34,7 +34,15 @@ class Not:
 
 @dataclass(frozen=True)
 class Pattern:
-    regex: re.Pattern
+    """A full-match pattern, run by polars' regex engine: it never backtracks, so a hostile pattern cannot
+    stall the build (as the tables layer and the release views run theirs)."""
+
+    anchored: str
+
+    def fullmatch(self, cell: str) -> bool:
+        import polars as pl
+
+        return bool(pl.Series([cell], dtype=pl.Utf8).str.contains(self.anchored)[0])
 
 
 @dataclass(frozen=True)
@@ -126,10 +134,14 @@ def _condition(value: Any, what: str) -> Any:
     if isinstance(value, dict) and set(value) == {"not"}:
         return Not(_condition(value["not"], what))
     if isinstance(value, dict) and set(value) == {"pattern"} and isinstance(value["pattern"], str):
+        import polars as pl
+
+        anchored = f"^(?:{value['pattern']})$"
         try:
-            return Pattern(re.compile(value["pattern"]))
-        except re.error as e:
-            raise SiteError(f"{CONFIG}: {what}: invalid pattern: {e}") from None
+            pl.select(pl.lit("").str.contains(anchored))
+        except pl.exceptions.PolarsError as e:
+            raise SiteError(f"{CONFIG}: {what}: a pattern the regex engine cannot run: {e}") from None
+        return Pattern(anchored)
     raise SiteError(f"{CONFIG}: {what}: a value, a list, null, {{pattern: regex}} or {{not: ...}}")
 
 
@@ -218,7 +230,7 @@ def _holds(cell: str | None, cond: Any) -> bool:
     if isinstance(cond, Not):
         return not _holds(cell, cond.cond)
     if isinstance(cond, Pattern):
-        return cell is not None and cond.regex.fullmatch(cell) is not None
+        return cell is not None and cond.fullmatch(cell)
     if isinstance(cond, tuple):
         return any(_holds(cell, c) for c in cond)
     if cond is None:

@@ -1,13 +1,13 @@
-# `make all`: set up from scratch, validate every layer, build the release. `make test`: the tests.
+# `make all`: set up from scratch, validate every layer, build the release and the site. `make test`: the tests.
 VENV ?= .venv
 BIN := $(VENV)/bin
 # Extra flags, e.g. in CI: make all VALIDATE_FLAGS="--github --junit reports/validate.xml"
 VALIDATE_FLAGS ?=
 PYTEST_FLAGS ?=
 
-.PHONY: all setup validate build test lint export clean
+.PHONY: all setup validate build site test lint export clean
 
-all: validate build
+all: validate build site
 
 setup: $(VENV)/.installed
 
@@ -23,6 +23,10 @@ validate: setup
 
 build: setup
 	$(BIN)/cbj-figures build
+
+# The static site (annotated articles, charts, tables, fact-check, releases): open dist/site/index.html.
+site: setup
+	$(BIN)/cbj-figures site --out dist/site
 
 test: setup
 	$(BIN)/ruff check .

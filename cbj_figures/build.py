@@ -159,7 +159,7 @@ def write_release(pkg: Package, tables: dict[str, Table], folder: Path) -> None:
     text = json.dumps(pinned(pkg.descriptor, folder), ensure_ascii=False, indent=2) + "\n"
     (folder / "datapackage.json").write_text(text, encoding="utf-8")
     units = declared_units(pkg.descriptor)
-    arrow = {name: release_table(tables[name], units) for name in tables}
+    arrow = {name: release_table(tables[name], units, pkg.translated("description")) for name in tables}
     (folder / "parquet").mkdir()
     for name, table in arrow.items():
         pq.write_table(table, folder / "parquet" / f"{name}.parquet", compression="zstd", compression_level=9)
@@ -192,8 +192,8 @@ def figure_intervals(t: Table, units: dict[str, Unit]) -> dict[str, pa.Array]:
     return out
 
 
-def release_table(t: Table, units: dict[str, Unit]) -> pa.Table:
-    return arrow_table(t.schema, typed_frame(t.schema, t.frame), figure_intervals(t, units))
+def release_table(t: Table, units: dict[str, Unit], described: tuple[str, ...] = ("description",)) -> pa.Table:
+    return arrow_table(t.schema, typed_frame(t.schema, t.frame), figure_intervals(t, units), described)
 
 
 # ---------------------------------------------------------------- DuckDB
@@ -218,7 +218,7 @@ def write_duckdb(pkg: Package, tables: dict[str, Table], arrow: dict[str, pa.Tab
             res = pkg.tables[name]
             con.execute(_create_table(res, arrow[name], enforced[name]))
             dropped = [fk for fk in res.schema.foreign_keys if fk not in enforced[name]]
-            _comment(con, res, dropped)
+            _comment(con, res, dropped, pkg.translated("description"))
             _insert(con, res, arrow[name], enforced[name])
         try:
             views = declared(pkg.root)
@@ -303,7 +303,7 @@ def _create_table(res: Resource, table: pa.Table, keys: list) -> str:
     return f"CREATE TABLE {ident(res.name)} (\n  " + ",\n  ".join(lines) + "\n)"
 
 
-def _comment(con: Any, res: Resource, dropped: list) -> None:
+def _comment(con: Any, res: Resource, dropped: list, described: tuple[str, ...]) -> None:
     """Descriptions as comments; a foreign key DuckDB cannot declare is named there instead."""
     text = " / ".join(str(res.descriptor[k]) for k in ("title", "description") if res.descriptor.get(k))
     for fk in dropped:
@@ -312,7 +312,7 @@ def _comment(con: Any, res: Resource, dropped: list) -> None:
     if text:
         con.execute(f"COMMENT ON TABLE {ident(res.name)} IS {literal(text)}")
     for f in res.schema.fields:
-        parts = [f.get("description"), f.get("description_zh"), f.get("unit") and f"unit: {f.get('unit')}"]
+        parts = [*(f.get(k) for k in described), f.get("unit") and f"unit: {f.get('unit')}"]
         if any(parts):
             column = f"{ident(res.name)}.{ident(f.name)}"
             con.execute(f"COMMENT ON COLUMN {column} IS {literal(' / '.join(str(p) for p in parts if p))}")

@@ -3,12 +3,15 @@
 A figure is cited with the chain a reader needs to check it: the dataset version, the primary
 source that states it, the article that reported that source, and the verbatim quote.
 Everything is derived from datapackage.json (authors = its contributors) so it cannot drift.
+Which fields hold a figure's source and quote, and where sources and publishers are described, the
+package declares (`conventions.citation`); without that a figure is cited as its table is.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,6 +22,26 @@ from cbj_figures.package import Package, open_package
 
 CFF_MESSAGE = "If you use this dataset, please cite it as below."
 _BIBTEX_SPECIAL = re.compile(r"([&%$#_{}])")
+
+
+@dataclass(frozen=True)
+class CitationFields:
+    """`conventions.citation` of a descriptor: the fields of the source chain (DESIGN.md, citation)."""
+
+    source: str  # the field of a figure row that names its source
+    quote: str | None
+    sources: dict  # resource, id, reportedIn, title (a list: main, then bracketed), authors, date, ...
+    publishers: dict  # resource, id, name (a list: the first present is used)
+
+    @classmethod
+    def of(cls, descriptor: dict) -> CitationFields | None:
+        block = descriptor.get("conventions") if isinstance(descriptor, dict) else None
+        spec = block.get("citation") if isinstance(block, dict) else None
+        if not isinstance(spec, dict) or not isinstance(spec.get("source"), str):
+            return None
+        sources, publishers = spec.get("sources"), spec.get("publishers")
+        return cls(spec["source"], spec.get("quote") if isinstance(spec.get("quote"), str) else None,
+                   sources if isinstance(sources, dict) else {}, publishers if isinstance(publishers, dict) else {})
 
 
 def _root(root: str | Path | None) -> Path:
@@ -35,14 +58,20 @@ def cite(
     root: str | Path | None = None,
     version: str | None = None,
     mirror: str | Path | None = None,
+    *,
+    pkg: Package | None = None,
+    tables: dict | None = None,
 ) -> str:
     """Cite the package (None), a table ("market_size") or a figure ("company_financials/<figure_id>").
 
     `version` ("0.1.0", "latest") cites that release of the index, as `load(version=...)` loads it: its
-    own descriptor and rows, so a researcher cites exactly the data they used.
+    own descriptor and rows, so a researcher cites exactly the data they used. `pkg` and `tables` (from
+    read_tables) spare a caller citing many figures of the working package from reading it each time.
     """
     if style not in ("bibtex", "apa"):
         raise ValueError(f"style must be 'bibtex' or 'apa', not {style!r}")
+    if pkg is not None:
+        return _cite(pkg, target, style, tables=tables)
     root = _root(root)
     pkg = open_package(root)
     if version is None:
@@ -56,7 +85,9 @@ def cite(
         return _cite(open_package(folder), target, style, release.url)
 
 
-def _cite(pkg: Package, target: str | None, style: str, release_url: str | None = None) -> str:
+def _cite(
+    pkg: Package, target: str | None, style: str, release_url: str | None = None, tables: dict | None = None
+) -> str:
     if target is None:
         return _dataset(pkg, None, style, url=release_url)
     table, _, key = target.partition("/")
@@ -64,7 +95,7 @@ def _cite(pkg: Package, target: str | None, style: str, release_url: str | None 
         raise LookupError(f"unknown table {table!r}; known tables: {', '.join(sorted(pkg.tables))}")
     if not key:
         return _dataset(pkg, table, style, url=release_url)
-    return _figure(pkg, table, key, style, release_url)
+    return _figure(pkg, table, key, style, release_url, tables)
 
 
 # ---------------------------------------------------------------- the dataset
@@ -97,7 +128,9 @@ def _apa_authors(authors: list[dict]) -> str:
         else a.get("family") or a.get("name", "")
         for a in authors
     ]
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + ", & " + names[-1]
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + ", & " + names[-1]
 
 
 def _key(*parts: str) -> str:
@@ -127,8 +160,10 @@ def _dataset(
     if style == "apa":
         label = f"{part[0].upper()}{part[1:]}. In " if part else ""
         who = _apa_authors(_authors(d))
-        who += "" if who.endswith(".") else "."
         tail = f" {url}" if url else ""
+        if not who:  # APA: without an author, the title takes the author's place
+            return f"{label}{title} (Version {version}) [Data set]. ({_year(d)}).{tail}{extra}"
+        who += "" if who.endswith(".") else "."
         return f"{who} ({_year(d)}). {label}{title} (Version {version}) [Data set].{tail}{extra}"
     fields = {
         "author": _bib_authors(_authors(d)),
@@ -145,10 +180,11 @@ def _dataset(
 # ---------------------------------------------------------------- one figure
 
 
-def _figure(pkg: Package, table: str, key: str, style: str, url: str | None = None) -> str:
+def _figure(pkg: Package, table: str, key: str, style: str, url: str | None = None, loaded: dict | None = None) -> str:
     from cbj_figures.tables import read_tables
 
-    loaded, _ = read_tables(pkg)  # once: the figure's table, sources and entities come from it
+    if loaded is None:
+        loaded, _ = read_tables(pkg)  # once: the figure's table, sources and entities come from it
 
     def rows(name: str) -> list[dict]:
         return loaded[name].frame.to_dicts() if name in loaded else []
@@ -160,22 +196,32 @@ def _figure(pkg: Package, table: str, key: str, style: str, url: str | None = No
     row = next((r for r in rows(table) if str(r[pk[0]]) == key), None)
     if row is None:
         raise LookupError(f"no row {pk[0]}={key!r} in table {table!r}")
-    sources = {r["source_id"]: r for r in rows("sources")} if "sources" in pkg.tables else {}
-    names = {r["entity_id"]: r for r in rows("entities")} if "entities" in pkg.tables else {}
-    primary = sources.get(row.get("source_id"))
-    article = sources.get(primary.get("reported_in")) if primary and primary.get("reported_in") else None
+    cf = CitationFields.of(pkg.descriptor)
+    names, primary, article = _chain(cf, row, rows) if cf else ({}, None, None)
     printed = next((row[f.get("printed")] for f in spec.schema.fields if f.get("printed") in row), None)
-    quote = row.get("quote", "")
+    quote = row.get(cf.quote) if cf and cf.quote else None
     what = f"{table}/{key}" + (f" = {printed}" if printed else "")
     chain = [s for s in (primary, article) if s]
     if style == "apa":
-        refs = " ".join(_role(s, article) + ": " + _apa_source(s, names) for s in chain)
-        return _dataset(pkg, table, "apa", f" Figure {what}. Quote: “{quote}”. {refs}".rstrip(), url=url)
-    note = f"Figure {_esc(what)}. Quote: ``{_esc(quote)}''. " + " ".join(
-        f"{_role(s, article)}: \\cite{{{_key(s['source_id'])}}}." for s in chain
+        said = f" Quote: “{quote}”." if quote else ""
+        refs = " ".join(_role(s, article) + ": " + _apa_source(cf, s, names) for s in chain)
+        return _dataset(pkg, table, "apa", f" Figure {what}.{said} {refs}".rstrip(), url=url)
+    said = f" Quote: ``{_esc(quote)}''." if quote else ""
+    note = f"Figure {_esc(what)}.{said} " + " ".join(
+        f"{_role(s, article)}: \\cite{{{_key(str(s[cf.sources['id']]))}}}." for s in chain
     )
-    entries = [_dataset(pkg, table, "bibtex", note.strip(), key, url)] + [_bib_source(s, names) for s in chain]
+    entries = [_dataset(pkg, table, "bibtex", note.strip(), key, url)] + [_bib_source(cf, s, names) for s in chain]
     return "\n\n".join(entries)
+
+
+def _chain(cf: CitationFields, row: dict, rows: Any) -> tuple[dict, dict | None, dict | None]:
+    """(publishers by id, the row's source, the article that reported it)."""
+    src, pub = cf.sources, cf.publishers
+    sources = {r.get(src.get("id")): r for r in rows(src.get("resource"))} if src.get("id") else {}
+    names = {r.get(pub.get("id")): r for r in rows(pub.get("resource"))} if pub.get("id") else {}
+    primary = sources.get(row.get(cf.source))
+    up = primary.get(src.get("reportedIn")) if primary and src.get("reportedIn") else None
+    return names, primary, sources.get(up) if up else None
 
 
 def _role(source: dict, article: dict | None) -> str:
@@ -184,39 +230,50 @@ def _role(source: dict, article: dict | None) -> str:
     return "Primary source" if article else "Source"
 
 
-def _publisher(source: dict, names: dict) -> str:
-    entity = names.get(source.get("publisher_id") or "", {})
-    return entity.get("name_zh") or entity.get("name_en") or ""
+def _get(source: dict, spec: dict, role: str) -> str:
+    """The source's value of a declared role ("" when the package declares no such field)."""
+    name = spec.get(role)
+    return str(source.get(name) or "") if isinstance(name, str) else ""
 
 
-def _source_title(source: dict) -> str:
-    zh, en = source.get("title_zh") or "", source.get("title_en") or ""
-    return f"{zh} [{en}]" if zh and en else zh or en
+def _publisher(cf: CitationFields, source: dict, names: dict) -> str:
+    entity = names.get(_get(source, cf.sources, "publisher"), {})
+    return next((str(entity[n]) for n in cf.publishers.get("name", []) if entity.get(n)), "")
 
 
-def _bib_source(source: dict, names: dict) -> str:
-    authors = " and ".join(_esc(a.strip()) for a in (source.get("authors") or "").split(";") if a.strip())
+def _source_title(cf: CitationFields, source: dict) -> str:
+    titles = [str(source[n]) for n in cf.sources.get("title", []) if source.get(n)]
+    return f"{titles[0]} [{titles[1]}]" if len(titles) > 1 else "".join(titles)
+
+
+def _source_authors(cf: CitationFields, source: dict) -> list[str]:
+    return [a.strip() for a in _get(source, cf.sources, "authors").split(";") if a.strip()]
+
+
+def _bib_source(cf: CitationFields, source: dict, names: dict) -> str:
+    date = _get(source, cf.sources, "date")
     fields = {
-        "author": authors,
-        "title": _esc(_source_title(source)),
-        "year": (source.get("date") or "")[:4],
-        "date": source.get("date") if len(source.get("date") or "") > 4 else None,
-        "language": source.get("language") or "",
+        "author": " and ".join(_esc(a) for a in _source_authors(cf, source)),
+        "title": _esc(_source_title(cf, source)),
+        "year": date[:4],
+        "date": date if len(date) > 4 else None,
+        "language": _get(source, cf.sources, "language"),
     }
-    if source.get("kind") == "news_article":
-        return _bibtex("article", _key(source["source_id"]), {**fields, "journal": _esc(_publisher(source, names))})
-    return _bibtex("misc", _key(source["source_id"]), {**fields, "publisher": _esc(_publisher(source, names))})
+    key, publisher = _key(_get(source, cf.sources, "id")), _esc(_publisher(cf, source, names))
+    if _get(source, cf.sources, "kind") in cf.sources.get("articleKinds", []):
+        return _bibtex("article", key, {**fields, "journal": publisher})
+    return _bibtex("misc", key, {**fields, "publisher": publisher})
 
 
-def _apa_source(source: dict, names: dict) -> str:
-    authors = [a.strip() for a in (source.get("authors") or "").split(";") if a.strip()]
+def _apa_source(cf: CitationFields, source: dict, names: dict) -> str:
+    authors = _source_authors(cf, source)
     who = ", & ".join([", ".join(authors[:-1]), authors[-1]]) if len(authors) > 1 else "".join(authors)
-    publisher = _publisher(source, names)
-    lead = who or publisher or _source_title(source)
-    date = source.get("date") or "n.d."
-    title = "" if lead == _source_title(source) else f" {_source_title(source)}."
+    publisher, title = _publisher(cf, source, names), _source_title(cf, source)
+    lead = who or publisher or title
+    date = _get(source, cf.sources, "date") or "n.d."
+    shown = "" if lead == title else f" {title}."
     tail = f" {publisher}." if publisher and publisher != lead else ""
-    return f"{lead}. ({date}).{title}{tail}"
+    return f"{lead}. ({date}).{shown}{tail}"
 
 
 # ---------------------------------------------------------------- CITATION.cff and .zenodo.json

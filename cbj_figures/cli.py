@@ -67,6 +67,13 @@ def cmd_check_version(args: argparse.Namespace) -> int:
     return 1 if findings else 0
 
 
+def cmd_site(args: argparse.Namespace) -> int:
+    from .site import build_site
+
+    print(build_site(Path(args.package), Path(args.out)))
+    return 0
+
+
 def cmd_rehash(args: argparse.Namespace) -> int:
     from .build import rehash
 
@@ -190,6 +197,9 @@ def parser() -> argparse.ArgumentParser:
 
     b = command("build", cmd_build, "Build dist/<name>-<version>/: CSV, Parquet, DuckDB and a zip.")
     b.add_argument("--out", default="dist")
+
+    s = command("site", cmd_site, "Generate the static site: annotated articles, charts, tables, fact-check, releases.")
+    s.add_argument("--out", default="dist/site", help="the folder to write (empty, or an earlier site)")
 
     d = command(
         "diff", cmd_diff, "Diff two versions (release numbers, git refs, package folders or zips) and name the bump "

@@ -133,8 +133,10 @@ def ge_frame(t: Table) -> Any:
     return df
 
 
-def run_ge(pkg: Package, tables: dict[str, Table], unread: set[str], seen: set) -> list[Finding]:
-    """Layer "great_expectations": every suite against its table, in an ephemeral context (nothing written)."""
+def run_ge(pkg: Package, tables: dict[str, Table], unread: set[str], seen: set,
+           results: dict | None = None) -> list[Finding]:
+    """Layer "great_expectations": every suite against its table, in an ephemeral context (nothing written).
+    `results` (table -> validation result) keeps GE's own results, for Data Docs of the same run."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # no usage statistics over the network
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -154,6 +156,8 @@ def run_ge(pkg: Package, tables: dict[str, Table], unread: set[str], seen: set) 
         batch = source.add_dataframe_asset(f"t{len(out)}-{name}").add_batch_definition_whole_dataframe("all")
         suite = gx.ExpectationSuite(name=name, expectations=suite_dict["expectations"], meta=suite_dict["meta"])
         result = batch.get_batch(batch_parameters={"dataframe": df}).validate(suite, result_format="COMPLETE")
+        if results is not None:
+            results[name] = result
         for r in result.results:
             if r.success:
                 continue

@@ -56,11 +56,11 @@ def _type(field: dict) -> str:
     return field.get("type", "string") + (f" ({fmt})" if fmt and fmt != "default" else "")
 
 
-def _table(spec: Resource) -> list[str]:
+def _table(pkg: Package, spec: Resource) -> list[str]:
     res, schema = spec.descriptor, spec.schema.descriptor
-    title = " / ".join(_cell(res[k]) for k in ("title", "title_zh") if res.get(k))
+    title = " / ".join(_cell(res[k]) for k in pkg.translated("title") if res.get(k))
     lines = [f"## `{spec.name}`" + (f" — {title}" if title else ""), ""]
-    for key in ("description", "description_zh"):
+    for key in pkg.translated("description"):
         if res.get(key):
             lines += [_cell(res[key]), ""]
     lines.append(f"- file: `{spec.path}`; schema: `{spec.schema_file or 'inline'}`")
@@ -74,10 +74,11 @@ def _table(spec: Resource) -> list[str]:
     if "missingValues" in schema:
         values = [v["value"] if isinstance(v, dict) else v for v in schema["missingValues"]]
         lines.append("- missing values: " + ", ".join(f'`"{_cell(v)}"`' if v else '`""` (empty)' for v in values))
-    lines += ["", "| # | field | type | unit | constraints | description | 说明 |", "|---|---|---|---|---|---|---|"]
+    described = pkg.translated("description")
+    heads = ["#", "field", "type", "unit", "constraints", *(k.replace("_", " (") + ")" * ("_" in k) for k in described)]
+    lines += ["", "| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
     for i, f in enumerate(schema["fields"], 1):
-        row = [str(i), _code(f["name"]), _type(f), _unit(f), _constraints(f),
-               _cell(f.get("description", "")), _cell(f.get("description_zh", ""))]
+        row = [str(i), _code(f["name"]), _type(f), _unit(f), _constraints(f), *(_cell(f.get(k, "")) for k in described)]
         lines.append("| " + " | ".join(row) + " |")
     return [*lines, ""]
 
@@ -90,11 +91,11 @@ def render_dictionary(root: str | Path = ".") -> str:
     lines += [f"Package `{d.get('name')}`, version {d.get('version')}: {len(pkg.tables)} tables.", ""]
     lines += ["| table | title | description |", "|---|---|---|"]
     for spec in pkg.tables.values():
-        title = " / ".join(_cell(spec.descriptor[k]) for k in ("title", "title_zh") if spec.descriptor.get(k))
+        title = " / ".join(_cell(spec.descriptor[k]) for k in pkg.translated("title") if spec.descriptor.get(k))
         lines.append(f"| `{spec.name}` | {title} | {_cell(spec.descriptor.get('description'))} |")
     lines.append("")
     for spec in pkg.tables.values():
-        lines += _table(spec)
+        lines += _table(pkg, spec)
     if pkg.texts:
         lines += ["## Source texts", ""]
         for text in pkg.texts.values():

@@ -33,7 +33,7 @@ BUMPS = ("none", "patch", "minor", "major")
 LAST_RELEASE = Path("releases") / "last"
 _VERSION = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 _VOLATILE = {"version", "created", "resources", "hash", "bytes"}  # compared elsewhere, or rewritten by build
-_DESCRIPTIVE = {"title", "title_zh", "description", "description_zh", "example", "examples", "rdfType"}
+_DESCRIPTIVE = frozenset({"title", "description", "example", "examples", "rdfType"})  # and their translations
 
 
 @dataclass
@@ -174,7 +174,7 @@ def diff_packages(old: Package, new: Package) -> DiffResult:
             changes.append(Change("table_added", "minor", name, detail=f"{_height(new_frames, name)} row(s)"))
             continue
         before = len(changes)
-        changes += schema_changes(old.tables[name], spec)
+        changes += schema_changes(old.tables[name], spec, _descriptive(old, new))
         key = _key(old.tables[name], spec)
         changes += row_changes(name, _rows(old, old_frames, name), _rows(new, new_frames, name), key)
         if len(changes) == before and _digest(old, old.tables[name].paths) != _digest(new, spec.paths):
@@ -242,7 +242,12 @@ def _norm(value: Any) -> str | None:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
-def schema_changes(old: Resource, new: Resource) -> list[Change]:
+def _descriptive(*packages: Package) -> frozenset[str]:
+    """The properties whose change is a patch: descriptions and titles, in every declared language."""
+    return _DESCRIPTIVE | {t for p in packages for prop in _DESCRIPTIVE for t in p.translated(prop)}
+
+
+def schema_changes(old: Resource, new: Resource, descriptive: frozenset[str] = _DESCRIPTIVE) -> list[Change]:
     """Fields added, removed, renamed, retyped, reordered; keys; constraints; field metadata."""
     t = new.name
     before = {f.name: f.descriptor for f in old.schema.fields}
@@ -264,8 +269,8 @@ def schema_changes(old: Resource, new: Resource) -> list[Change]:
     if common_old != common_new:
         out.append(Change("fields_reordered", "major", t, old=common_old, new=common_new))
     for name in common_new:
-        out += field_changes(t, before[name], after[name])
-    out += _schema_level(t, old.schema.descriptor, new.schema.descriptor)
+        out += field_changes(t, before[name], after[name], descriptive)
+    out += _schema_level(t, old.schema.descriptor, new.schema.descriptor, descriptive)
     out += _resource_level(t, old.descriptor, new.descriptor)
     return out
 
@@ -274,7 +279,7 @@ def _type(f: dict) -> str:
     return f.get("type", "string") + (f":{f['format']}" if f.get("format") not in (None, "default") else "")
 
 
-def field_changes(table: str, old: dict, new: dict) -> list[Change]:
+def field_changes(table: str, old: dict, new: dict, descriptive: frozenset[str] = _DESCRIPTIVE) -> list[Change]:
     """Type, unit, constraints (tighter = major, looser = minor) and descriptive properties (patch)."""
     name, out = new["name"], []
     if _type(old) != _type(new):
@@ -286,7 +291,7 @@ def field_changes(table: str, old: dict, new: dict) -> list[Change]:
             out.append(Change("constraint_changed", bump, table, None, name, oc.get(rule), nc.get(rule), rule))
     for prop in sorted((set(old) | set(new)) - {"name", "type", "format", "constraints"}):
         if old.get(prop) != new.get(prop):
-            bump = "patch" if prop in _DESCRIPTIVE else "major"  # unit, printed, trueValues, ... change the meaning
+            bump = "patch" if prop in descriptive else "major"  # unit, printed, trueValues, ... change the meaning
             out.append(Change("field_property_changed", bump, table, None, name, old.get(prop), new.get(prop), prop))
     return out
 
@@ -308,7 +313,7 @@ def constraint_bump(rule: str, old: Any, new: Any) -> str:
     return "major"
 
 
-def _schema_level(table: str, old: dict, new: dict) -> list[Change]:
+def _schema_level(table: str, old: dict, new: dict, descriptive: frozenset[str]) -> list[Change]:
     out = []
     if as_list(old.get("primaryKey")) != as_list(new.get("primaryKey")):
         out.append(Change("primary_key_changed", "major", table, old=old.get("primaryKey"), new=new.get("primaryKey")))
@@ -317,7 +322,7 @@ def _schema_level(table: str, old: dict, new: dict) -> list[Change]:
     out += [Change("foreign_key_removed", "minor", table, old=fk) for fk in old_fks if fk not in new_fks]
     for prop in sorted((set(old) | set(new)) - {"fields", "primaryKey", "foreignKeys", "$schema"}):
         if old.get(prop) != new.get(prop):
-            bump = "patch" if prop in _DESCRIPTIVE else "major"  # missingValues, fieldsMatch, ... change reading
+            bump = "patch" if prop in descriptive else "major"  # missingValues, fieldsMatch, ... change reading
             out.append(Change("schema_property_changed", bump, table, None, None, old.get(prop), new.get(prop), prop))
     return out
 

@@ -50,11 +50,16 @@ def to_pandas(schema: Schema, frame: pl.DataFrame) -> Any:
     return pd.DataFrame(data)
 
 
-def arrow_table(schema: Schema, frame: pl.DataFrame, extra: dict[str, pa.Array] | None = None) -> pa.Table:
+def arrow_table(
+    schema: Schema,
+    frame: pl.DataFrame,
+    extra: dict[str, pa.Array] | None = None,
+    described: tuple[str, ...] = ("description",),
+) -> pa.Table:
     """Columns in schema order, Arrow types from the schema; enums as dictionaries in enum order.
 
-    Each column carries its field's description and unit as Arrow field metadata; `extra` columns
-    (e.g. a figure's low/high interval) are appended after their field.
+    Each column carries its field's description (`described`: with its declared translations) and unit
+    as Arrow field metadata; `extra` columns (e.g. a figure's low/high interval) follow their field.
     """
     arrays, fields = [], []
     for f in schema.fields:
@@ -68,7 +73,7 @@ def arrow_table(schema: Schema, frame: pl.DataFrame, extra: dict[str, pa.Array] 
             array: pa.Array = pa.DictionaryArray.from_arrays(indices, pa.array(categories, pa.string()))
         else:
             array = pa.array(values, f.kind.arrow)
-        meta = {k: str(f.get(k)) for k in ("description", "description_zh", "unit") if f.get(k)}
+        meta = {k: str(f.get(k)) for k in (*described, "unit") if f.get(k)}
         arrays.append(array)
         fields.append(pa.field(f.name, array.type, nullable=not f.required, metadata=meta or None))
         for name, column in (extra or {}).items():

@@ -73,6 +73,18 @@ class Package:
     findings: list[Finding] = field(default_factory=list)  # met while reading the descriptor
 
     @property
+    def translations(self) -> tuple[str, ...]:
+        """Languages whose translations of a property it holds (`title_zh` for `zh`), as it declares them in
+        `conventions.translations`."""
+        block = self.descriptor.get("conventions")
+        langs = block.get("translations") if isinstance(block, dict) else None
+        return tuple(str(x) for x in langs if isinstance(x, str)) if isinstance(langs, list) else ()
+
+    def translated(self, prop: str) -> tuple[str, ...]:
+        """`prop` and its declared translations: ("title", "title_zh")."""
+        return (prop, *(f"{prop}_{lang}" for lang in self.translations))
+
+    @property
     def tables(self) -> dict[str, Resource]:
         return {r.name: r for r in self.resources if r.tabular}
 

@@ -35,6 +35,7 @@ class Context:
     reconciliations: list[Reconciliation] = field(default_factory=list)
     rules: list = field(default_factory=list)  # the consistency rules, once loaded
     found: list[Finding] = field(default_factory=list)  # what the layers before reported
+    ge_results: dict = field(default_factory=dict)  # table -> GE validation result (the site renders them)
 
     def seen(self) -> set[tuple]:
         """(file, row, field) of every finding so far, and (file, None, field): what a cross-check need not repeat."""
@@ -90,7 +91,7 @@ def _pandera(ctx: Context) -> list[Finding]:
 def _great_expectations(ctx: Context) -> list[Finding]:
     from cbj_figures.crosscheck import run_ge
 
-    return run_ge(ctx.pkg, ctx.tables, ctx.unread, ctx.seen())
+    return run_ge(ctx.pkg, ctx.tables, ctx.unread, ctx.seen(), results=ctx.ge_results)
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,12 @@ LAYERS: tuple[Layer, ...] = (
 
 def validate(path: str | Path, options: Options | None = None) -> Report:
     """Every layer that applies, in order; raises PackageError when the input is unusable (exit 2)."""
+    return validate_run(path, options)[0]
+
+
+def validate_run(path: str | Path, options: Options | None = None) -> tuple[Report, Context]:
+    """`validate`, with the context its layers shared: the typed tables, the rules and the Great Expectations
+    results of this very run, so a renderer of the evidence (the site) shows what was checked, not a re-run."""
     options = options or Options()
     pkg = open_package(path)
     ctx = Context(pkg, options)
@@ -130,5 +137,5 @@ def validate(path: str | Path, options: Options | None = None) -> Report:
         report.findings += found
         report.layers_run.append(layer.name)
     report.reconciliations = ctx.reconciliations
-    return report
+    return report, ctx
 

@@ -31,7 +31,11 @@ def tool(name: str, *args: str, cwd: Path = REPO, env: dict | None = None) -> su
 
 @pytest.mark.parametrize(
     ("path", "schema"),
-    [(".github/workflows/validate.yml", "vendor.github-workflows"), ("action.yml", "vendor.github-actions")],
+    [
+        (".github/workflows/validate.yml", "vendor.github-workflows"),
+        (".github/workflows/pages.yml", "vendor.github-workflows"),
+        ("action.yml", "vendor.github-actions"),
+    ],
 )
 def test_workflow_files_follow_their_schemas(path: str, schema: str) -> None:
     done = tool("check-jsonschema", "--builtin-schema", schema, path)
@@ -51,6 +55,19 @@ def test_the_workflow_runs_the_readme_commands() -> None:
     runs = [line.strip() for s in steps for line in s.get("run", "").splitlines() if line.strip().startswith("make ")]
     assert [r.split()[:2] for r in runs] == [["make", "all"], ["make", "test"]]
     assert "$GITHUB_STEP_SUMMARY" in runs[0] and "--github" in runs[0] and "--junit" in runs[0]
+
+
+def test_the_pages_workflow_publishes_the_site_of_a_release_tag() -> None:
+    """On a tag, `make all` (which builds dist/site) and that folder uploaded and deployed to GitHub Pages."""
+    flow = yaml.safe_load((REPO / ".github/workflows/pages.yml").read_text(encoding="utf-8"))
+    assert flow[True]["push"]["tags"] == ["v*"]  # YAML 1.1 reads the key `on` as True
+    build = flow["jobs"]["build"]["steps"]
+    assert [s["run"] for s in build if "run" in s] == ["make all"]
+    upload = next(s for s in build if str(s.get("uses", "")).startswith("actions/upload-pages-artifact"))
+    assert upload["with"]["path"] == "dist/site"
+    makefile = (REPO / "Makefile").read_text(encoding="utf-8")
+    assert re.search(r"^all: .*\bsite\b", makefile, re.M) and "site --out dist/site" in makefile
+    assert "apt-get install -y -qq chromium" in (REPO / ".ci/run").read_text(encoding="utf-8")
 
 
 def test_the_pre_commit_manifest_is_valid() -> None:

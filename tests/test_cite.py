@@ -127,3 +127,40 @@ def test_a_figure_the_article_states_itself() -> None:
 def test_unknown_targets(target: str) -> None:
     with pytest.raises(LookupError):
         cite(target, root=REPO)
+
+
+def _without(tmp_path: Path, key: str) -> Path:
+    """A copy of the package whose descriptor drops one `conventions` declaration."""
+    root = copy_package(REPO, tmp_path / "pkg")
+    descriptor = json.loads((root / "datapackage.json").read_text(encoding="utf-8"))
+    del descriptor["conventions"][key]
+    (root / "datapackage.json").write_text(json.dumps(descriptor, ensure_ascii=False), encoding="utf-8")
+    return root
+
+
+def test_the_source_chain_is_where_the_package_declares_it(tmp_path: Path) -> None:
+    """The toolkit knows no source or publisher field: without `conventions.citation` a figure is
+    cited as a row of its table, with no quote and no sources."""
+    root = _without(tmp_path, "citation")
+    text = cite("company_financials/jiliu-revenue-2025-total", root=root)
+    assert "Figure company\\_financials/jiliu-revenue-2025-total = 5.20亿元." in text
+    assert text.count("@") == 1 and "Quote" not in text
+    apa = cite("company_financials/jiliu-revenue-2025-total", style="apa", root=root)
+    assert "Primary source" not in apa and "Quote" not in apa
+
+
+def test_an_apa_citation_without_authors_leads_with_the_title(tmp_path: Path) -> None:
+    root = copy_package(REPO, tmp_path / "pkg")
+    descriptor = json.loads((root / "datapackage.json").read_text(encoding="utf-8"))
+    del descriptor["contributors"]
+    (root / "datapackage.json").write_text(json.dumps(descriptor, ensure_ascii=False), encoding="utf-8")
+    assert cite(style="apa", root=root).startswith(descriptor["title"] + f" (Version {descriptor['version']})")
+
+
+def test_translations_are_the_languages_the_package_declares(tmp_path: Path) -> None:
+    from cbj_figures.dictionary import render_dictionary
+
+    assert "| description | description (zh) |" in render_dictionary(REPO)
+    root = _without(tmp_path, "translations")
+    text = render_dictionary(root)
+    assert "| constraints | description |\n" in text and "来源标识" not in text

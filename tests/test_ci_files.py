@@ -6,10 +6,8 @@ with bash, the hooks with `pre-commit try-repo` in a new git repository holding 
 
 from __future__ import annotations
 
-import csv
 import os
 import re
-import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -17,12 +15,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from packages import REPO, copy_package, edit_cells
 
-from cbj_figures.build import rehash
-
-REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-PARTS = ("datapackage.json", "resources", "schemas", "checks", "validators", "releases", "CHANGELOG.md")
 
 
 def tool(name: str, *args: str, cwd: Path = REPO, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -76,25 +71,6 @@ def test_the_pre_commit_manifest_is_valid() -> None:
     hooks = {h["id"]: h for h in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))}
     assert hooks["cbj-figures-validate"]["entry"] == "cbj-figures validate"
     assert hooks["cbj-figures-check-version"]["entry"] == "cbj-figures check-version"
-
-
-def copy_package(dest: Path) -> Path:
-    dest.mkdir(parents=True)
-    for part in PARTS:
-        (shutil.copytree if (REPO / part).is_dir() else shutil.copy)(REPO / part, dest / part)
-    return dest
-
-
-def edit_cells(pkg: Path, table: str, key: str, **cells: str) -> None:
-    path = pkg / "resources" / f"{table}.csv"
-    with open(path, encoding="utf-8", newline="") as fh:
-        rows = list(csv.reader(fh))
-    row = next(r for r in rows if r[0] == key)
-    for name, value in cells.items():
-        row[rows[0].index(name)] = value
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        csv.writer(fh, lineterminator="\n").writerows(rows)
-    rehash(pkg)
 
 
 def broken_figure(pkg: Path) -> None:

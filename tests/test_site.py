@@ -6,11 +6,10 @@ The browser tests (tests/test_site_browser.py) load the pages in Chromium.
 
 from __future__ import annotations
 
-import csv
-import shutil
 from pathlib import Path
 
 import pytest
+from packages import REPO, copy_package, edit_cells
 
 from cbj_figures.package import open_package
 from cbj_figures.site import SiteError, build_site
@@ -21,31 +20,6 @@ from cbj_figures.site.generate import lang
 from cbj_figures.site.model import SiteModel, collect, figure_tables
 from cbj_figures.site.releases import changelog, release_history
 from cbj_figures.validate import Options, validate_run
-
-REPO = Path(__file__).resolve().parents[1]
-PARTS = ("datapackage.json", "resources", "schemas", "checks", "validators", "releases", "CHANGELOG.md", "site.yaml")
-
-
-def copy_package(dest: Path) -> Path:
-    dest.mkdir(parents=True)
-    for part in PARTS:
-        (shutil.copytree if (REPO / part).is_dir() else shutil.copy)(REPO / part, dest / part)
-    return dest
-
-
-def edit_cells(pkg: Path, table: str, key: str, **cells: str) -> None:
-    """Edit cells of one row and pin the file again (as a maintainer would, with `cbj-figures rehash`)."""
-    from cbj_figures.build import rehash
-
-    path = pkg / "resources" / f"{table}.csv"
-    with open(path, encoding="utf-8", newline="") as fh:
-        rows = list(csv.reader(fh))
-    row = next(r for r in rows if r[0] == key)
-    for name, value in cells.items():
-        row[rows[0].index(name)] = value
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        csv.writer(fh, lineterminator="\n").writerows(rows)
-    rehash(pkg)
 
 
 @pytest.fixture(scope="module")

@@ -21,9 +21,9 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 import yaml
+from packages import REPO, copy_package, edit_cells
 
 from cbj_figures.site import build_site
-from tests.test_site import REPO, copy_package, edit_cells
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page

@@ -333,14 +333,15 @@ def _bulk_plan(pkg: Package, res: Resource, fres: Any) -> _CsvPlan | None:
 
 def _read_bulk(pkg: Package, res: Resource, plan: _CsvPlan, names: list[str]) -> Any:
     """(text, rows, lines) of a plain CSV read by pyarrow (multi-threaded), or None when it has a row the
-    general path must read (a ragged row, a stray quote, CR line ends): frictionless's parser then reads
-    and reports them."""
+    general path must read (a ragged row, CR line ends): frictionless's parser then reads and reports them.
+    A stray quote (`a"b`, `"b"c`, `z"`) needs no detour: pyarrow splits it as Python's csv module does
+    (tests/corpus/stray-quotes)."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     path = safeio.inside(pkg.root, res.paths[0], what="data file")
-    newlines, cr_only, quotes = _line_ends(path, plan.quote_char)
-    if cr_only or (quotes and _stray_quote(path, plan)):
+    newlines, cr_only = _line_ends(path)
+    if cr_only:
         return None
     cols = [f"c{i}" for i in range(len(names))]
     invalid: list[int] = []
@@ -377,27 +378,14 @@ def _read_bulk(pkg: Package, res: Resource, plan: _CsvPlan, names: list[str]) ->
     return frame, rows, _scan_lines(path, plan, frame.height)
 
 
-def _stray_quote(path: Any, plan: _CsvPlan) -> bool:
-    """A quote inside an unquoted field (`a"b`, `"b"c`): pyarrow repairs what Python's csv keeps; polars refuses."""
-    try:
-        lf = pl.scan_csv(path, has_header=False, infer_schema=False, truncate_ragged_lines=True,
-                         separator=plan.delimiter, quote_char=plan.quote_char)
-        lf.select(pl.all().str.len_bytes().max()).collect()
-    except Exception:
-        return True
-    return False
-
-
-def _line_ends(path: Any, quote: str | None = None) -> tuple[int, bool, bool]:
-    """Line feeds, whether lines end with a bare CR, whether a quote occurs: one streamed pass over the bytes."""
-    newlines, cr, quoted = 0, False, False
-    mark = quote.encode() if quote else None
+def _line_ends(path: Any) -> tuple[int, bool]:
+    """Line feeds, and whether lines end with a bare CR: one streamed pass over the bytes."""
+    newlines, cr = 0, False
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 24), b""):
             newlines += chunk.count(b"\n")
             cr = cr or b"\r" in chunk
-            quoted = quoted or (mark is not None and mark in chunk)
-    return newlines, cr and newlines == 0, quoted
+    return newlines, cr and newlines == 0
 
 
 def _scan_lines(path: Any, plan: _CsvPlan, n: int) -> pl.Series | None:
@@ -419,7 +407,7 @@ def _lines_if_one_per_row(pkg: Package, res: Resource, rows: pl.Series) -> pl.Se
     if res.format not in ("csv", "tsv") or len(res.paths) != 1 or res.compression or not len(rows):
         return None
     try:
-        newlines, cr_only, _ = _line_ends(safeio.inside(pkg.root, res.paths[0]))
+        newlines, cr_only = _line_ends(safeio.inside(pkg.root, res.paths[0]))
     except (OSError, safeio.UnsafeInput):
         return None
     last = int(rows[-1])

@@ -367,11 +367,19 @@ def _read_bulk(pkg: Package, res: Resource, plan: _CsvPlan, names: list[str]) ->
         return None
     if invalid:
         return None
-    frame = pl.from_arrow(table)
-    assert isinstance(frame, pl.DataFrame)
+    # Column by column, each in one chunk, the Arrow column let go as soon as it is converted: a frame of
+    # pyarrow's many chunks beside columns of one chunk (the typed ones) is re-chunked whole by polars at
+    # its first query, a copy of every column.
+    columns = []
+    while table.num_columns:
+        column = pl.from_arrow(table.column(0))
+        assert isinstance(column, pl.Series)
+        columns.append(column.rechunk().alias(cols[len(columns)]))
+        table = table.remove_column(0)
+    del table
+    frame = pl.DataFrame(columns)
     frame = frame.rename(dict(zip(cols, names, strict=True))) if frame.width else pl.DataFrame(
         schema=dict.fromkeys(names, pl.Utf8))
-    del table
     rows = pl.int_range(2, frame.height + 2, eager=True, dtype=pl.Int64).alias("row")
     if newlines in (frame.height + 1, frame.height):  # one line a record: the line is the row
         return frame, rows, rows.alias("line")

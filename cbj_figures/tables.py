@@ -125,7 +125,11 @@ def cast(field: Field, raw: pl.Series, natives: dict[int, Any] | None = None, mi
         if size is not None:
             size = size.scatter(index, pl.Series([r[2] for r in results], dtype=pl.Int64))
         present = present.scatter(index, True)
-    typed = pl.select(pl.when(ok).then(typed).alias(field.name)).to_series()
+    # every cell present and of the type (the common case): the column as it is, not a copy
+    if ok.all(ignore_nulls=False):
+        typed = typed.alias(field.name)
+    else:
+        typed = pl.select(pl.when(ok).then(typed).alias(field.name)).to_series()
     return Cast(typed, present & ~ok, size)
 
 
@@ -301,7 +305,7 @@ def check_table(raw: RawTable) -> tuple[Table, list[Finding]]:
         for rule, broken, message in _constraint_checks(field, typed, sizes[name], notes, raw.resource):
             out.rows("constraint-error", broken & checkable, message, name, rule)
         if field.unique:
-            repeated = typed.is_not_null() & ~typed.is_first_distinct()
+            repeated = typed.is_not_null() & ~_first_distinct(frame, [name])
             if typed.dtype.is_float():
                 repeated = repeated & ~typed.is_nan()
             _repeats(out, frame, [name], repeated & keep, "unique-error", name, "unique")
@@ -323,6 +327,22 @@ def _repeats(out: _Findings, frame: pl.DataFrame, keys: list[str], mask: pl.Seri
         out.add(code, f"{values} repeats row {int(out.raw.rows[j])}", i, field, rule)
 
 
+def _first_distinct(frame: pl.DataFrame, key: list[str]) -> pl.Series:
+    """Whether each row's key is its first occurrence (nulls are equal to each other, as polars compares).
+
+    Equal keys hash alike, so when no two rows' hashes are equal no key repeats: one 64-bit hash a row
+    settles the valid path. Otherwise (a repeat, or a rare collision) the keys themselves are compared;
+    float keys always are (NaN and -0.0). A one-field key is compared as it is: a struct of it would be
+    row-encoded first (for a million strings, a copy of the whole column)."""
+    if not any(frame.schema[k].is_float() for k in key):
+        hashes = frame.get_column(key[0]).hash() if len(key) == 1 else frame.select(key).hash_rows()
+        if hashes.n_unique() == frame.height:
+            return pl.repeat(True, frame.height, dtype=pl.Boolean, eager=True)
+    if len(key) == 1:  # NaN, -0.0 and nulls compare as in a struct of it
+        return frame.get_column(key[0]).is_first_distinct()
+    return frame.select(pl.struct(key).is_first_distinct()).to_series()
+
+
 def _keys(out: _Findings, raw: RawTable, frame: pl.DataFrame, keep: pl.Series) -> None:
     """Primary key (present and unique) and uniqueKeys, on the typed values."""
     pk = list(raw.schema.primary_key)
@@ -333,13 +353,13 @@ def _keys(out: _Findings, raw: RawTable, frame: pl.DataFrame, keep: pl.Series) -
         if len(pk) > 1:  # a key field cannot be empty either (Table Schema); frictionless checks only the whole key
             part = ~absent & frame.select(pl.any_horizontal(pl.col(pk).is_null())).to_series() & keep
             out.rows("primary-key", part, lambda i: f"part of the primary key ({label}) is empty", label, "primaryKey")
-        repeated = ~absent & ~frame.select(pl.struct(pk).is_first_distinct()).to_series()
+        repeated = ~absent & ~_first_distinct(frame, pk)
         _repeats(out, frame, pk, repeated, "primary-key", label, "primaryKey")
     for key in raw.schema.unique_keys:
         if not set(key) <= set(frame.columns):
             continue
         complete = frame.select(pl.all_horizontal(pl.col(list(key)).is_not_null())).to_series()
-        repeated = complete & ~frame.select(pl.struct(list(key)).is_first_distinct()).to_series()
+        repeated = complete & ~_first_distinct(frame, list(key))
         _repeats(out, frame, list(key), repeated & keep, "unique-error", ",".join(key), "uniqueKeys")
 
 

@@ -12,6 +12,7 @@ result is the same: one text column a field, each row's frictionless row number,
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -336,13 +337,9 @@ def _read_bulk(pkg: Package, res: Resource, plan: _CsvPlan, names: list[str]) ->
     general path must read (a ragged row, CR line ends): frictionless's parser then reads and reports them.
     A stray quote (`a"b`, `"b"c`, `z"`) needs no detour: pyarrow splits it as Python's csv module does
     (tests/corpus/stray-quotes)."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
+    from concurrent.futures import ThreadPoolExecutor
 
     path = safeio.inside(pkg.root, res.paths[0], what="data file")
-    newlines, cr_only = _line_ends(path)
-    if cr_only:
-        return None
     cols = [f"c{i}" for i in range(len(names))]
     invalid: list[int] = []
 
@@ -350,8 +347,37 @@ def _read_bulk(pkg: Package, res: Resource, plan: _CsvPlan, names: list[str]) ->
         invalid.append(row.number)
         return "skip"
 
+    with ThreadPoolExecutor(max_workers=1) as pool:  # the line ends are counted while pyarrow parses
+        line_ends = pool.submit(_line_ends, path)
+        table = _parse(path, plan, cols, on_invalid)
+        newlines, cr_only = line_ends.result()
+    if table is None or cr_only or invalid:
+        return None
+    # Two columns at a time (polars converts them in parallel), each in one chunk, the Arrow columns let go
+    # once converted: a frame of pyarrow's many chunks beside columns of one chunk (the typed ones) is
+    # re-chunked whole by polars at its first query, a copy of every column.
+    parts = []
+    while table.num_columns:
+        taken = table.column_names[:2]
+        parts.append(pl.DataFrame(table.select(taken)).rechunk())
+        table = table.drop_columns(taken)
+    del table
+    frame = pl.concat(parts, how="horizontal") if parts else pl.DataFrame()
+    frame = frame.rename(dict(zip(cols, names, strict=True))) if frame.width else pl.DataFrame(
+        schema=dict.fromkeys(names, pl.Utf8))
+    rows = pl.int_range(2, frame.height + 2, eager=True, dtype=pl.Int64).alias("row")
+    if newlines in (frame.height + 1, frame.height):  # one line a record: the line is the row
+        return frame, rows, rows.alias("line")
+    return frame, rows, _scan_lines(path, plan, frame.height)
+
+
+def _parse(path: Any, plan: _CsvPlan, cols: list[str], on_invalid: Callable[[Any], str]) -> Any:
+    """Every cell as text, by pyarrow (multi-threaded, letting go of the GIL); None when pyarrow refuses the file."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
     try:
-        table = pacsv.read_csv(
+        return pacsv.read_csv(
             path,
             read_options=pacsv.ReadOptions(column_names=cols, skip_rows=1, use_threads=True, encoding="utf8"),
             parse_options=pacsv.ParseOptions(
@@ -365,32 +391,13 @@ def _read_bulk(pkg: Package, res: Resource, plan: _CsvPlan, names: list[str]) ->
         )
     except (pa.ArrowInvalid, pa.ArrowException):  # not UTF-8, ...: the general path says what
         return None
-    if invalid:
-        return None
-    # Column by column, each in one chunk, the Arrow column let go as soon as it is converted: a frame of
-    # pyarrow's many chunks beside columns of one chunk (the typed ones) is re-chunked whole by polars at
-    # its first query, a copy of every column.
-    columns = []
-    while table.num_columns:
-        column = pl.from_arrow(table.column(0))
-        assert isinstance(column, pl.Series)
-        columns.append(column.rechunk().alias(cols[len(columns)]))
-        table = table.remove_column(0)
-    del table
-    frame = pl.DataFrame(columns)
-    frame = frame.rename(dict(zip(cols, names, strict=True))) if frame.width else pl.DataFrame(
-        schema=dict.fromkeys(names, pl.Utf8))
-    rows = pl.int_range(2, frame.height + 2, eager=True, dtype=pl.Int64).alias("row")
-    if newlines in (frame.height + 1, frame.height):  # one line a record: the line is the row
-        return frame, rows, rows.alias("line")
-    return frame, rows, _scan_lines(path, plan, frame.height)
 
 
 def _line_ends(path: Any) -> tuple[int, bool]:
     """Line feeds, and whether lines end with a bare CR: one streamed pass over the bytes."""
     newlines, cr = 0, False
     with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 24), b""):
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
             newlines += chunk.count(b"\n")
             cr = cr or b"\r" in chunk
     return newlines, cr and newlines == 0

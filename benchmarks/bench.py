@@ -130,6 +130,7 @@ def layers(pkg: Path) -> None:
     from cbj_figures import read, render, tables, validate
 
     times = {"imports (cbj_figures, polars, pyarrow)": time.perf_counter() - t0}
+    peaks = {"imports (cbj_figures, polars, pyarrow)": peak_rss()}
 
     def timed(name: str, f):
         def run(*a, **k):
@@ -138,6 +139,7 @@ def layers(pkg: Path) -> None:
                 return f(*a, **k)
             finally:
                 times[name] = times.get(name, 0.0) + time.perf_counter() - start
+                peaks[name] = peak_rss()
         return run
 
     tables.read_table = timed("tables: read (frictionless opens, pyarrow parses)", read.read_table)
@@ -156,11 +158,20 @@ def layers(pkg: Path) -> None:
              "tables: foreign keys"]
     if "layer tables" in times:  # the tables layer, split
         times["tables: the rest"] = times.pop("layer tables") - sum(times.get(k, 0.0) for k in inner)
+        peaks["tables: the rest"] = peaks.pop("layer tables")
     order = [k for k in times if k not in [*inner, "tables: the rest", "render"]] + inner + ["tables: the rest",
                                                                                              "render"]
     ordered = {k: times[k] for k in order if k in times}
     ordered["total"] = time.perf_counter() - t0
-    print(json.dumps({"times": ordered, "valid": report.valid}))
+    peaks["total"] = peak_rss()
+    print(json.dumps({"times": ordered, "peaks": peaks, "valid": report.valid}))
+
+
+def peak_rss() -> float:
+    """This process's peak RSS so far, MiB."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def floor_layers(pkg: Path) -> None:
@@ -170,6 +181,7 @@ def floor_layers(pkg: Path) -> None:
     import polars as pl
 
     times = {"imports (polars)": time.perf_counter() - t0}
+    peaks = {"imports (polars)": peak_rss()}
     read_csv = pl.read_csv
 
     def timed_read(*a, **k):
@@ -178,13 +190,15 @@ def floor_layers(pkg: Path) -> None:
             return read_csv(*a, **k)
         finally:
             times["read (polars)"] = times.get("read (polars)", 0.0) + time.perf_counter() - start
+            peaks["read (polars)"] = peak_rss()
 
     fl.pl.read_csv = timed_read  # type: ignore[assignment]
     start = time.perf_counter()
     errors = fl.validate(pkg / "datapackage.json")
     times["checks, keys, sha256 (and waiting for it)"] = time.perf_counter() - start - times["read (polars)"]
     times["total"] = time.perf_counter() - t0
-    print(json.dumps({"times": times, "valid": not errors}))
+    peaks["checks, keys, sha256 (and waiting for it)"] = peaks["total"] = peak_rss()
+    print(json.dumps({"times": times, "peaks": peaks, "valid": not errors}))
 
 
 def generate(kind: str, folder: Path, rows: int) -> dict:
@@ -241,20 +255,14 @@ def machine() -> list[str]:
             versions.append(f"{dist} (not installed)")
     commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True).stdout.strip() or "?"
-    dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
-                           capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no", "--", ".",
+                            ":!docs/benchmark.md"], capture_output=True, text=True).stdout.strip()
     return [
         f"- CPU: {model}, {os.cpu_count()} cores; memory {int(mem) / 2**20:.1f} GiB",
         f"- Python {platform.python_version()}, {platform.platform()}",
         f"- {', '.join(versions)}",
         f"- toolkit at commit {commit}{' (with uncommitted changes)' if dirty else ''}",
     ]
-
-
-def own_rss() -> float:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def load() -> str:
@@ -280,37 +288,47 @@ def layers_table(title: str, rows: dict[str, dict]) -> list[str]:
         names += [n for n in v["times"] if n not in names]
     lines = [f"| {title} | " + " | ".join(rows) + " |", "|---|" + "---:|" * len(rows)]
     for name in names:
-        cells = [f"{v['times'][name]:.2f}" if name in v["times"] else "-" for v in rows.values()]
+        cells = [f"{v['times'][name]:.2f} s, {v['peaks'][name]:.0f} MiB" if name in v["times"] else "-"
+                 for v in rows.values()]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return lines
 
 
 def where_it_goes(timings: dict, start_ours: Result, start_floor: Result) -> list[str]:
-    """A few sentences on the fixed costs ours pays and the floor does not."""
-    ours_t, floor_t = timings["ours, figures"]["times"], timings["floor, figures"]["times"]
-    gdp_t = timings["ours, gdp"]["times"]
-    descriptor = next(v for k, v in ours_t.items() if k.startswith("descriptor"))
-    descriptor_gdp = next(v for k, v in gdp_t.items() if k.startswith("descriptor"))
-    read = next(v for k, v in ours_t.items() if k.startswith("tables: read"))
-    checks = ours_t.get("tables: types, constraints, keys", 0.0)
+    """A few sentences on what ours does that the floor does not, with the in-process figures."""
+    ours, flo = timings["ours, figures"], timings["floor, figures"]
+
+    def at(run: dict, prefix: str) -> tuple[float, float, float]:
+        """(seconds, peak RSS after, peak RSS before) of the first row named `prefix...`."""
+        names = list(run["times"])
+        name = next(n for n in names if n.startswith(prefix))
+        before = run["peaks"][names[names.index(name) - 1]] if names.index(name) else 0.0
+        return run["times"][name], run["peaks"][name], before
+
+    descriptor, d_peak, d_before = at(ours, "descriptor")
+    read, r_peak, r_before = at(ours, "tables: read")
+    checks, c_peak, c_before = at(ours, "tables: types")
+    f_read, f_peak, f_before = at(flo, "read")
+    f_checks, f_end, _ = at(flo, "checks")
     return [
-        "What ours does that the floor does not, and what it costs (figures, in process):",
+        "What ours does that the floor does not, and what it costs (figures, in process; + MiB: growth of the"
+        " peak RSS):",
         "",
         f"- imports: a cold start with ours' imports takes {start_ours.wall - start_floor.wall:.2f} s and"
         f" {start_ours.rss - start_floor.rss:.0f} MiB more than one with polars alone (pyarrow, frictionless and its"
         " pydantic, jsonschema);",
-        f"- the descriptor layer, {descriptor:.2f} s ({descriptor_gdp:.2f} s on gdp): importing frictionless and"
-        " applying its metadata rules, the official JSON Schema profiles,"
-        " and (in a second thread) sha256 and bytes;",
-        f"- reading, {read:.2f} s against the floor's {floor_t['read (polars)']:.2f} s: frictionless opens the"
-        " resource (dialect, encoding, header as it reads them), the line ends are counted (to give each row its"
-        " line), pyarrow parses (it reports ragged rows, which polars fills silently), and its columns become"
-        " polars columns; pyarrow's buffers stay allocated beside them (the polars columns share the strings'"
-        " bytes), which is most of ours' extra peak RSS;",
-        f"- typing and checking, {checks:.2f} s against the floor's"
-        f" {floor_t['checks, keys, sha256 (and waiting for it)']:.2f} s for checks, keys and the hash: ours keeps"
-        " each rule's failing rows, to locate and explain each one (the floor only counts them), and runs the"
-        " rules field by field, two fields at a time, where the floor hands polars all its rules in one query.",
+        f"- the descriptor layer, {descriptor:.2f} s and +{d_peak - d_before:.0f} MiB: importing frictionless and"
+        " applying its metadata rules, the official JSON Schema profiles, and (in a second thread) sha256 and"
+        " bytes;",
+        f"- reading, {read:.2f} s and +{r_peak - r_before:.0f} MiB, against the floor's {f_read:.2f} s and"
+        f" +{f_peak - f_before:.0f} MiB: frictionless opens the resource (dialect, encoding, header as it reads"
+        " them), the line ends are counted (to give each row its line), pyarrow parses (it reports ragged rows,"
+        " which polars fills silently), and its columns become polars columns, while pyarrow's buffers stay"
+        " allocated beside them (the polars columns share the strings' bytes);",
+        f"- typing and checking, {checks:.2f} s and +{c_peak - c_before:.0f} MiB, against the floor's"
+        f" {f_checks:.2f} s and +{f_end - f_peak:.0f} MiB for its checks, keys and the hash: ours keeps each rule's"
+        " failing rows, to locate and explain each one (the floor only counts them), and runs the rules field by"
+        " field, two fields at a time, where the floor hands polars all its rules in one query.",
     ]
 
 
@@ -339,9 +357,9 @@ def write_report(out: Path, size: str, results: list[Result], facts: dict, timin
         "## Machine",
         "",
         *machine(),
-        f"- load average (1, 5, 15 min) at the start, before the 1M runs and at the end: {'; '.join(loads)}."
-        " Other jobs ran on this machine: its 2 cores were not ours alone, so wall times vary by tens of percent"
-        " from run to run (the range column).",
+        f"- load average (1, 5, 15 min) at the start, before the {size} runs and at the end: {'; '.join(loads)}."
+        " The machine is shared: other jobs may run on its 2 cores, so wall times vary from run to run (the range"
+        " column) and from one report to the next; the ratios below are of runs taken in turn.",
         "",
         "## What is compared",
         "",
@@ -364,7 +382,7 @@ def write_report(out: Path, size: str, results: list[Result], facts: dict, timin
         " (header, types, required, unique, pattern, enum, minimum, minLength, primary and foreign keys, sha256 and"
         " bytes) and nothing else: no descriptor rules, no profile, no locations, no messages per row.",
         "- `frictionless validate datapackage.json`: frictionless-py, row by row (one run at 1M rows).",
-        f"- The benchmark's own process peaked at {own_rss():.0f} MiB (every child's reported peak RSS is at least"
+        f"- The benchmark's own process peaked at {peak_rss():.0f} MiB (every child's reported peak RSS is at least"
         " its parent's at the fork, so the parent generates nothing itself).",
         "",
         "## Results",
@@ -380,17 +398,20 @@ def write_report(out: Path, size: str, results: list[Result], facts: dict, timin
         f"- gdp shape at {size} rows at least {FRICTIONLESS_SPEEDUP:.0f}x faster than frictionless:"
         f" {gdp_fl.wall:.1f} s / {gdp_o.wall:.2f} s = **{speedup:.1f}x**: {verdict(speedup >= FRICTIONLESS_SPEEDUP)}.",
         "",
-        "For information: on the gdp shape ours takes"
-        f" {gdp_o.wall / gdp_f.wall:.2f}x the floor's wall and {gdp_o.rss / gdp_f.rss:.2f}x its peak RSS; on figures"
-        f" ours is {fig_fl.wall / fig_o.wall:.1f}x faster than frictionless. A fresh interpreter that only imports"
-        f" what ours imports to validate a standard package takes {start_ours.wall:.2f} s and {start_ours.rss:.0f} MiB"
-        f" (`polars` alone, the floor's: {start_floor.wall:.2f} s, {start_floor.rss:.0f} MiB): on a small table that"
-        f" import floor is most of the difference (gdp is {facts['gdp']['mib']:.0f} MiB of CSV, figures"
-        f" {facts['figures']['mib']:.0f} MiB).",
+        f"For information: on figures ours is {fig_fl.wall / fig_o.wall:.1f}x faster than frictionless. On the gdp"
+        f" shape ({facts['gdp']['mib']:.0f} MiB of CSV, against {facts['figures']['mib']:.0f} MiB for figures) ours"
+        f" takes {gdp_o.wall / gdp_f.wall:.2f}x the floor's wall and {gdp_o.rss / gdp_f.rss:.2f}x its peak RSS (no"
+        " target). A fresh interpreter that only imports what ours imports to validate a standard package takes"
+        f" {start_ours.wall:.2f} s and {start_ours.rss:.0f} MiB, one that imports polars alone (the floor's)"
+        f" {start_floor.wall:.2f} s and {start_floor.rss:.0f} MiB: of the difference on gdp"
+        f" ({gdp_o.wall - gdp_f.wall:.2f} s, {gdp_o.rss - gdp_f.rss:.0f} MiB), that import floor accounts for"
+        f" {start_ours.wall - start_floor.wall:.2f} s and {start_ours.rss - start_floor.rss:.0f} MiB; the rest is"
+        " mostly reading (below).",
         "",
-        "## Where the time goes (one in-process run each, seconds)",
+        "## Where the time and memory go (one in-process run each)",
         "",
-        "Each row of ours is a layer of `validate` (a layer's first use of a library includes importing it);",
+        "Each cell: seconds, then the process's peak RSS so far. Each row of ours is a layer of `validate` (a"
+        " layer's first use of a library includes importing it);",
         "the tables layer is split into reading (frictionless opens the resource and reads a sample, pyarrow",
         "parses the CSV in bulk, the columns become polars columns), typing and checking each table, and foreign",
         "keys. The cold wall time above adds interpreter start-up and the process's exit.",

@@ -1,27 +1,28 @@
-"""Benchmark `cbj-figures validate` against `frictionless validate` and a Great Expectations checkpoint.
+"""Benchmark `cbj-figures validate` against a hand-written polars validator (the floor) and frictionless.
 
-Run from the repository root:
+Run from the repository root, with the project's virtual environment:
 
-    python benchmarks/bench.py            # everything; writes docs/benchmark.md
-    python benchmarks/bench.py --quick    # 10k and 100k rows only, fewer runs (a smoke run)
+    .venv/bin/python benchmarks/bench.py            # the full run (~3 minutes); writes docs/benchmark.md
+    .venv/bin/python benchmarks/bench.py --quick    # 100k rows, fewer runs: a smoke run (writes nothing
+                                                    # unless --out is given)
 
-What it does:
+One run measures, side by side, each command in a fresh process (cold: interpreter start and
+imports included), wall time and the peak RSS of that process (os.wait4), runs of the tools
+interleaved so that they share the machine's load:
 
-a. times `cbj-figures validate` (every layer but GE, a fresh process each run) and bare
-   `frictionless validate datapackage.json` on this repository's package, 5 runs each;
-b. generates packages that follow the conventions of docs/DESIGN.md (deterministic seed) with a
-   long `observations` table of 10k, 100k and 1M rows shaped exactly like our figure tables (the
-   16 fields, constraints and foreign keys of schemas/company_financials.json), a `regions` entity table, a tiny
-   `sources` table, the source text every quote is checked against, correct sha256/bytes, the
-   exports, and checks/observations.yaml with a `group_sum` rule;
-c. times, on each size, our validate, `frictionless validate` (once at 1M: it takes about a
-   minute) and a Great Expectations 1.x checkpoint on the observations table, measuring wall
-   time and the peak RSS of the measured process (os.wait4);
-d. checks that every generated package is reported VALID, and that a 1M package with one wrong
-   total is reported INVALID at the right line, then writes docs/benchmark.md.
+a. figures: a generated standard Data Package (v2) whose 1M-row table has the shape of our
+   figure tables (benchmarks/packages.py): `cbj-figures validate` and `benchmarks/floor.py`,
+   several runs each, `frictionless validate` once; and checks that ours and the floor find it
+   valid, and find its broken variant (the last row's entity dangles) invalid at the right line;
+b. gdp: the shape of the public datasets/gdp package (v1, one table, no keys, no hash) repeated
+   to 1M rows: the same three;
+c. this repository's package (which opts into the conventions, so ours runs three more layers):
+   ours and frictionless, for information.
 
-`--layers PKG` (internal) prints the seconds of each layer of one in-process validate.
-`--ge PKG` (internal) runs the GE checkpoint and prints its outcome as JSON.
+It then times one in-process run of each tool per 1M package, layer by layer, and writes the
+report. Everything it writes goes to a temporary folder, but the report.
+
+`--layers PKG` and `--floor-layers PKG` (internal) print those in-process timings as JSON.
 """
 
 from __future__ import annotations
@@ -39,242 +40,12 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
 PY = sys.executable
-SEED = 20261128
-REGIONS = 300
-SEGMENTS = {"agriculture": "农业", "industry": "工业", "construction": "建筑业", "services": "服务业"}
-TOTAL = "total"
-V2 = "https://datapackage.org/profiles/2.0/datapackage.json"
-TS = "https://datapackage.org/profiles/2.0/tableschema.json"
-FLOOR_IMPORTS = (  # what every validate imports before reading a row
-    "cbj_figures.cli",
-    "cbj_figures.tables",
-    "cbj_figures.exports",
-    "cbj_figures.checks",
-    "cbj_figures.provenance",
-    "frictionless",
-    "jsonschema",
-    "pandera.polars",
-)
+sys.path.insert(0, str(HERE))
 
-
-# ------------------------------------------------------------------ generated packages
-
-
-def _schemas() -> dict[str, dict]:
-    pattern_id = {"pattern": "^[a-z0-9]+(-[a-z0-9]+)*$"}
-    key = {"required": True, "unique": True, **pattern_id}
-    source_fk = {"fields": ["source_id"], "reference": {"resource": "sources", "fields": ["source_id"]}}
-    provenance = [
-        {"name": "source_id", "type": "string", "constraints": {"required": True, **pattern_id}},
-        {"name": "quote", "type": "string", "constraints": {"required": True, "minLength": 1}},
-    ]
-    return {
-        "sources": {
-            "$schema": TS,
-            "fields": [
-                {"name": "source_id", "type": "string", "constraints": key},
-                {"name": "title_zh", "type": "string", "constraints": {"required": True}},
-                {"name": "reported_in", "type": "string", "constraints": pattern_id},
-                {"name": "text_resource", "type": "string"},
-                {"name": "text_line_start", "type": "integer", "constraints": {"minimum": 1}},
-                {"name": "text_line_end", "type": "integer", "constraints": {"minimum": 1}},
-                {"name": "quote", "type": "string", "constraints": {"required": True, "minLength": 1}},
-            ],
-            "missingValues": [""],
-            "primaryKey": ["source_id"],
-            "foreignKeys": [{"fields": ["reported_in"], "reference": {"resource": "sources", "fields": ["source_id"]}}],
-        },
-        "regions": {
-            "$schema": TS,
-            "fields": [
-                {"name": "region_id", "type": "string", "constraints": {"required": True, "pattern": "^r[0-9]{3}$"}},
-                {"name": "name_zh", "type": "string", "verbatim": True, "constraints": {"required": True}},
-                *provenance,
-            ],
-            "missingValues": [""],
-            "primaryKey": ["region_id"],
-            "foreignKeys": [source_fk],
-        },
-        "observations": _observations_schema(),
-    }
-
-
-def _observations_schema() -> dict:
-    """Our real figure-table schema (schemas/company_financials.json: 16 fields, patterns, enums,
-    partialDate, three foreign keys), with the generator's metric, segments and entity table."""
-    schema = json.loads((REPO / "schemas" / "company_financials.json").read_text(encoding="utf-8"))
-    for f in schema["fields"]:
-        if f["name"] == "metric":
-            f["constraints"]["enum"] = ["gross_value_added"]
-        if f["name"] == "segment":
-            f["constraints"]["enum"] = [*SEGMENTS, TOTAL]
-    for fk in schema["foreignKeys"]:
-        if fk["reference"]["resource"] == "entities":
-            fk["reference"] = {"resource": "regions", "fields": ["region_id"]}
-    return schema
-
-
-RULES = """\
-rules:
-  - id: observations-segments-sum
-    kind: group_sum
-    description: the four sectors of each region and month add up to its printed total
-    table: observations
-    group_by: [entity_id, period]
-    parts: {segment: {not: total}}
-    total: {segment: total}
-    complete: true
-"""
-
-
-def generate(root: Path, rows: int, *, seed: int = SEED, broken: bool = False) -> dict:
-    """Write a package with `rows` observations under `root`; returns facts about it.
-
-    Each group (region, month) has four sector rows and one total row. A sector is printed with
-    one decimal in 亿元 (1.0 to 99.9); the total is the exact sum, one group in ten printed with
-    约 (approx). Quotes are `<sector>增加值<printed>` / `地区生产总值<printed>`: the printed
-    figure occurs in its quote, and the text holds every distinct quote once (about 11k), so
-    provenance searches 11k distinct quotes, not a million. `broken`: the last group's total is
-    replaced by another group's (still in the text, so only the group_sum rule can catch it).
-    """
-    import numpy as np
-    import polars as pl
-
-    from cbj_figures.descriptor import file_digest
-    from cbj_figures.exports import export
-
-    rng = np.random.default_rng(seed)
-    groups = rows // 5
-    g = np.arange(groups)
-    parts = rng.integers(10, 1000, size=(groups, 4))  # tenths of 亿元
-    totals = parts.sum(axis=1)
-    approx = rng.random(groups) < 0.1
-    region = np.char.add("r", np.char.zfill((g % REGIONS).astype(str), 3))
-    month = g // REGIONS
-    period = [f"{1900 + m // 12}-{m % 12 + 1:02d}" for m in range(int(month.max()) + 1)] if groups else []
-    broken_line = None
-    if broken:
-        other = int(np.argmax(np.abs(totals - totals[-1])))  # the most different total, printed alike
-        totals[-1], approx[-1] = totals[other], approx[other]
-        broken_line = 1 + 5 * groups  # the total is the last row of its group
-    seg_names = [*SEGMENTS, TOTAL]
-    tenths = np.concatenate([parts, totals[:, None]], axis=1).reshape(-1)
-    qualifier = np.where(np.repeat(approx[:, None], 5, axis=1) & (np.arange(5) == 4), "approx", "exact").reshape(-1)
-    sources = np.array(["stats-yearbook", "survey-east", "survey-west"])
-    obs = pl.DataFrame(
-        {
-            "region_id": np.repeat(region, 5),
-            "period": np.repeat(np.array(period, dtype=object)[month] if groups else np.array([], str), 5),
-            "segment": np.tile(np.array(seg_names), groups),
-            "tenths": tenths,
-            "qualifier": qualifier,
-            "source_id": sources[rng.integers(0, 3, size=groups * 5)],
-        }
-    )
-    number = pl.concat_str((pl.col("tenths") // 10).cast(pl.Utf8), pl.lit("."), (pl.col("tenths") % 10).cast(pl.Utf8))
-    word = pl.when(pl.col("qualifier") == "approx").then(pl.lit("约")).otherwise(pl.lit(""))
-    label = pl.col("segment").replace_strict({**SEGMENTS, TOTAL: "地区生产总值"}, return_dtype=pl.Utf8)
-    label = pl.when(pl.col("segment") == TOTAL).then(label).otherwise(label + "增加值")
-    obs = obs.with_columns(printed=pl.concat_str(word, number, pl.lit("亿元"))).select(
-        figure_id=pl.concat_str("region_id", "period", "segment", separator="-"),
-        entity_id="region_id",
-        metric=pl.lit("gross_value_added"),
-        segment="segment",
-        base_period=pl.lit(None, pl.Utf8),
-        period="period",
-        value=(pl.col("tenths") * 10).cast(pl.Utf8),
-        printed="printed",
-        qualifier="qualifier",
-        is_forecast=pl.lit("false"),
-        inferred=pl.lit("false"),
-        inference_note=pl.lit(None, pl.Utf8),
-        attributed_to=pl.lit(None, pl.Utf8),
-        source_id="source_id",
-        quote=pl.concat_str(label, pl.col("printed")),
-        note=pl.lit(None, pl.Utf8),
-    )
-    names = [f"第{i:03d}区" for i in range(REGIONS)]
-    regions = pl.DataFrame(
-        {
-            "region_id": [f"r{i:03d}" for i in range(REGIONS)],
-            "name_zh": names,
-            "source_id": ["stats-yearbook"] * REGIONS,
-            "quote": [f"{n}统计" for n in names],
-        }
-    )
-    quotes = sorted(set(obs.get_column("quote").unique().to_list()))
-    sentences = [*(f"{n}统计" for n in names), "东部抽样调查", "西部抽样调查", *quotes]
-    body = ["统计年鉴摘要"] + ["。".join(sentences[i : i + 8]) + "。" for i in range(0, len(sentences), 8)]
-    text = "\n".join(body) + "\n"
-    src = pl.DataFrame(
-        {
-            "source_id": ["stats-yearbook", "survey-east", "survey-west"],
-            "title_zh": ["统计年鉴摘要", "东部抽样调查", "西部抽样调查"],
-            "reported_in": [None, "stats-yearbook", "stats-yearbook"],
-            "text_resource": ["text-yearbook", None, None],
-            "text_line_start": [1, None, None],
-            "text_line_end": [len(body), None, None],
-            "quote": ["统计年鉴摘要", "东部抽样调查", "西部抽样调查"],
-        },
-        schema_overrides={"text_line_start": pl.Int64, "text_line_end": pl.Int64},
-    )
-
-    (root / "resources" / "sources").mkdir(parents=True, exist_ok=True)
-    (root / "schemas").mkdir(exist_ok=True)
-    (root / "checks").mkdir(exist_ok=True)
-    (root / "resources" / "sources" / "yearbook.txt").write_text(text, encoding="utf-8", newline="\n")
-    for name, frame in (("sources", src), ("regions", regions), ("observations", obs)):
-        frame.write_csv(root / "resources" / f"{name}.csv", line_terminator="\n")
-    resources = []
-    for name, schema in _schemas().items():
-        (root / "schemas" / f"{name}.json").write_text(json.dumps(schema, ensure_ascii=False, indent=2) + "\n")
-        sha, size = file_digest(root / "resources" / f"{name}.csv")
-        resources.append(
-            {
-                "name": name,
-                "type": "table",
-                "path": f"resources/{name}.csv",
-                "scheme": "file",
-                "format": "csv",
-                "mediatype": "text/csv",
-                "encoding": "utf-8",
-                "schema": f"schemas/{name}.json",
-                "hash": f"sha256:{sha}",
-                "bytes": size,
-            }
-        )
-    sha, size = file_digest(root / "resources" / "sources" / "yearbook.txt")
-    resources.append(
-        {
-            "name": "text-yearbook",
-            "path": "resources/sources/yearbook.txt",
-            "format": "txt",
-            "mediatype": "text/plain",
-            "encoding": "utf-8",
-            "hash": f"sha256:{sha}",
-            "bytes": size,
-        }
-    )
-    descriptor = {
-        "$schema": V2,
-        "name": f"bench-{rows}",
-        "title": f"Generated benchmark package ({rows:,} observations)",
-        "version": "1.0.0",
-        "licenses": [{"name": "CC0-1.0", "path": "https://creativecommons.org/publicdomain/zero/1.0/"}],
-        "resources": resources,
-    }
-    (root / "datapackage.json").write_text(json.dumps(descriptor, ensure_ascii=False, indent=2) + "\n")
-    (root / "checks" / "observations.yaml").write_text(RULES, encoding="utf-8")
-    export(root)
-    return {
-        "rows": obs.height,
-        "groups": groups,
-        "distinct_quotes": len(quotes),
-        "broken_line": broken_line,
-        "csv_mib": (root / "resources" / "observations.csv").stat().st_size / 2**20,
-    }
+WALL_RATIO, RSS_RATIO, FRICTIONLESS_SPEEDUP = 1.5, 1.25, 5.0  # the targets of issue 9, point 6
 
 
 # ------------------------------------------------------------------ measuring
@@ -290,34 +61,28 @@ class Run:
 
 @dataclass
 class Result:
-    size: str
+    package: str
     tool: str
     runs: list[Run] = field(default_factory=list)
 
     @property
-    def walls(self) -> list[float]:
-        return [r.wall for r in self.runs]
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.walls)
-
-    @property
-    def best(self) -> float:
-        return min(self.walls)
+    def wall(self) -> float:
+        return statistics.median(r.wall for r in self.runs)
 
     @property
     def rss(self) -> float:
-        return max(r.rss_mib for r in self.runs)
+        return statistics.median(r.rss_mib for r in self.runs)
+
+    def spread(self) -> str:
+        walls = sorted(r.wall for r in self.runs)
+        return f"{walls[0]:.2f}-{walls[-1]:.2f}" if len(walls) > 1 else "-"
 
 
 def measure(cmd: list[str], cwd: Path | None = None) -> Run:
-    """Wall time and peak RSS of one fresh process (os.wait4 gives that child's own rusage)."""
-    env = {k: v for k, v in os.environ.items() if k != "CI"}  # CI=true would switch GE on
-    env["GX_ANALYTICS_ENABLED"] = "false"
+    """Wall time and peak RSS of one fresh process (os.wait4: that child's own rusage)."""
     with tempfile.TemporaryFile() as out:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -326,331 +91,428 @@ def measure(cmd: list[str], cwd: Path | None = None) -> Run:
     return Run(wall, usage.ru_maxrss / 1024, proc.returncode, text)
 
 
-def repeat(size: str, tool: str, cmd: list[str], n: int, cwd: Path | None = None, expect: int | None = 0) -> Result:
-    result = Result(size, tool)
-    for _ in range(n):
-        run = measure(cmd, cwd)
-        if expect is not None and run.rc != expect:
-            raise SystemExit(f"{tool} on {size}: exit {run.rc}, expected {expect}\n{run.out[-3000:]}")
-        result.runs.append(run)
-        print(f"  {size:>8} {tool:<28} {run.wall:7.2f} s {run.rss_mib:8.0f} MiB  rc={run.rc}", flush=True)
-    return result
-
-
 def ours(pkg: Path, *extra: str) -> list[str]:
-    return [PY, "-m", "cbj_figures.cli", "validate", str(pkg), *extra]
+    exe = Path(PY).with_name("cbj-figures")
+    return [str(exe), "validate", str(pkg), *extra] if exe.exists() else [
+        PY, "-m", "cbj_figures.cli", "validate", str(pkg), *extra]
+
+
+def floor(pkg: Path) -> list[str]:
+    return [PY, str(HERE / "floor.py"), str(pkg / "datapackage.json")]
 
 
 def frictionless(pkg: Path) -> list[str]:
     exe = Path(PY).with_name("frictionless")
-    return (
-        [str(exe), "validate", "datapackage.json"]
-        if exe.exists()
-        else [PY, "-m", "frictionless", "validate", "datapackage.json"]
-    )
+    return [str(exe) if exe.exists() else "frictionless", "validate", str(pkg / "datapackage.json")]
 
 
-# ------------------------------------------------------------------ in-process helpers (subcommands)
+def interleaved(package: str, tools: dict[str, list[str]], runs: dict[str, int]) -> list[Result]:
+    """Runs of several tools taken in turn (ours, floor, ours, floor, ...), each expected to exit 0."""
+    results = {tool: Result(package, tool) for tool in tools}
+    for i in range(max(runs.values())):
+        for tool, cmd in tools.items():
+            if i >= runs[tool]:
+                continue
+            run = measure(cmd)
+            if run.rc != 0:
+                raise SystemExit(f"{tool} on {package}: exit {run.rc}\n{run.out[-3000:]}")
+            results[tool].runs.append(run)
+            print(f"  {package:<9} {tool:<24} {run.wall:6.2f} s {run.rss_mib:7.0f} MiB", flush=True)
+    return list(results.values())
+
+
+# ------------------------------------------------------------------ in-process timings (subcommands)
 
 
 def layers(pkg: Path) -> None:
-    """Seconds of each layer of one validate, in this process (imports counted apart)."""
+    """One in-process `validate`, timed by layer, the tables layer split into reading, checking, foreign keys."""
     t0 = time.perf_counter()
-    from cbj_figures import checks, descriptor, exports, provenance, tables
+    from cbj_figures import read, render, tables, validate
 
-    times = {"imports": time.perf_counter() - t0}
+    times = {"imports (cbj_figures, polars, pyarrow)": time.perf_counter() - t0}
+    peaks = {"imports (cbj_figures, polars, pyarrow)": peak_rss()}
 
     def timed(name: str, f):
+        def run(*a, **k):
+            start = time.perf_counter()
+            try:
+                return f(*a, **k)
+            finally:
+                times[name] = times.get(name, 0.0) + time.perf_counter() - start
+                peaks[name] = peak_rss()
+        return run
+
+    tables.read_table = timed("tables: read (frictionless opens, pyarrow parses)", read.read_table)
+    tables.check_table = timed("tables: types, constraints, keys", tables.check_table)
+    tables.check_foreign_keys = timed("tables: foreign keys", tables.check_foreign_keys)
+    layered = []
+    for layer in validate.LAYERS:
+        name = f"layer {layer.name}"
+        if layer.name == "descriptor":
+            name = "descriptor (imports frictionless; its rules; profile; sha256)"
+        layered.append(validate.Layer(layer.name, timed(name, layer.run), layer.conventions, layer.cross_check))
+    validate.LAYERS = tuple(layered)
+    report = validate.validate(pkg)
+    timed("render", lambda: render.render(report, "text"))()
+    inner = ["tables: read (frictionless opens, pyarrow parses)", "tables: types, constraints, keys",
+             "tables: foreign keys"]
+    if "layer tables" in times:  # the tables layer, split
+        times["tables: the rest"] = times.pop("layer tables") - sum(times.get(k, 0.0) for k in inner)
+        peaks["tables: the rest"] = peaks.pop("layer tables")
+    order = [k for k in times if k not in [*inner, "tables: the rest", "render"]] + inner + ["tables: the rest",
+                                                                                             "render"]
+    ordered = {k: times[k] for k in order if k in times}
+    ordered["total"] = time.perf_counter() - t0
+    peaks["total"] = peak_rss()
+    print(json.dumps({"times": ordered, "peaks": peaks, "valid": report.valid}))
+
+
+def peak_rss() -> float:
+    """This process's peak RSS so far, MiB."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def floor_layers(pkg: Path) -> None:
+    """One in-process run of the floor validator, timed: imports, reading, the rest."""
+    t0 = time.perf_counter()
+    import floor as fl
+    import polars as pl
+
+    times = {"imports (polars)": time.perf_counter() - t0}
+    peaks = {"imports (polars)": peak_rss()}
+    read_csv = pl.read_csv
+
+    def timed_read(*a, **k):
         start = time.perf_counter()
-        value = f()
-        times[name] = times.get(name, 0) + time.perf_counter() - start
-        return value
+        try:
+            return read_csv(*a, **k)
+        finally:
+            times["read (polars)"] = times.get("read (polars)", 0.0) + time.perf_counter() - start
+            peaks["read (polars)"] = peak_rss()
 
-    spec = timed("descriptor: load", lambda: descriptor.load_package(pkg))
-    timed("descriptor: check (frictionless, profile, hashes)", lambda: descriptor.check_descriptor(spec))
-    timed("descriptor: stale exports", lambda: exports.stale_exports(pkg))
-    loaded, found = timed("tables", lambda: tables.read_tables(spec))
-    found += timed("pandera", lambda: exports.run_pandera(loaded))
-    rules, rf = timed("consistency", lambda: checks.load_rules(pkg, loaded))
-    found += rf + timed("consistency", lambda: checks.run_checks(rules, loaded))[0]
-    found += timed("provenance", lambda: provenance.check_provenance(spec, loaded))
+    fl.pl.read_csv = timed_read  # type: ignore[assignment]
+    start = time.perf_counter()
+    errors = fl.validate(pkg / "datapackage.json")
+    times["checks, keys, sha256 (and waiting for it)"] = time.perf_counter() - start - times["read (polars)"]
     times["total"] = time.perf_counter() - t0
-    print(json.dumps({"times": times, "findings": len(found)}))
+    peaks["checks, keys, sha256 (and waiting for it)"] = peaks["total"] = peak_rss()
+    print(json.dumps({"times": times, "peaks": peaks, "valid": not errors}))
 
 
-def hotspots(pkg: Path, top: int = 14) -> None:
-    """cProfile of one in-process validate: the slowest functions of cbj_figures (cumulative s)."""
-    import cProfile
-    import pstats
-
-    from cbj_figures.cli import validate
-
-    prof = cProfile.Profile()
-    prof.runcall(validate, pkg, with_ge=False)
-    stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
-    rows = []
-    for (file, line, func), (_, _, _, cum, _) in stats.items():
-        if "/cbj_figures/" in file and func not in ("validate", "layer", "<lambda>", "consistency"):
-            rows.append((cum, f"{Path(file).stem}.{func} (line {line})"))
-    rows.sort(reverse=True)
-    print(json.dumps([[name, round(cum, 3)] for cum, name in rows[:top]], ensure_ascii=False))
+def generate(kind: str, folder: Path, rows: int) -> dict:
+    """A package written by a child process, so that this one stays small: the peak RSS os.wait4 reports
+    for a child is at least its parent's at the fork (Linux counts the address space it had before exec)."""
+    run = measure([PY, __file__, "--generate", kind, str(folder), str(rows)])
+    if run.rc != 0:
+        raise SystemExit(f"generating {kind}: exit {run.rc}\n{run.out[-3000:]}")
+    return json.loads(run.out.strip().splitlines()[-1])
 
 
-def ge_checkpoint(pkg: Path) -> None:
-    """A GE 1.x checkpoint on the observations table (ephemeral context, pandas dataframe asset)."""
-    import great_expectations as gx
-    import great_expectations.expectations as gxe
-    import pandas as pd
+def in_process(flag: str, pkg: Path) -> dict:
+    run = measure([PY, __file__, flag, str(pkg)])
+    if run.rc != 0:
+        raise SystemExit(f"{flag} {pkg}: exit {run.rc}\n{run.out[-3000:]}")
+    return json.loads(run.out.strip().splitlines()[-1])
 
-    df = pd.read_csv(pkg / "resources" / "observations.csv", dtype=str, keep_default_na=False, na_values=[""])
-    df["value"] = pd.to_numeric(df["value"])
-    ctx = gx.get_context(mode="ephemeral")
-    batch = ctx.data_sources.add_pandas("bench").add_dataframe_asset("observations")
-    batch_def = batch.add_batch_definition_whole_dataframe("all")
-    suite = ctx.suites.add(gx.ExpectationSuite(name="observations"))
-    required = [f["name"] for f in _observations_schema()["fields"] if f.get("constraints", {}).get("required")]
-    for column in required:
-        suite.add_expectation(gxe.ExpectColumnValuesToNotBeNull(column=column))
-    suite.add_expectation(gxe.ExpectColumnValuesToBeUnique(column="figure_id"))
-    suite.add_expectation(gxe.ExpectColumnValuesToBeInSet(column="segment", value_set=[*SEGMENTS, TOTAL]))
-    suite.add_expectation(gxe.ExpectColumnValuesToBeInSet(column="qualifier", value_set=["exact", "approx"]))
-    suite.add_expectation(gxe.ExpectColumnValuesToBeBetween(column="value", min_value=0))
-    suite.add_expectation(gxe.ExpectColumnValuesToMatchRegex(column="figure_id", regex=r"^[a-z0-9]+(-[a-z0-9]+)*$"))
-    suite.add_expectation(gxe.ExpectColumnValuesToMatchRegex(column="period", regex=r"^[0-9]{4}-(0[1-9]|1[0-2])$"))
-    suite.add_expectation(gxe.ExpectColumnValuesToMatchRegex(column="entity_id", regex=r"^r[0-9]{3}$"))
-    definition = gx.ValidationDefinition(name="observations", data=batch_def, suite=suite)
-    definition = ctx.validation_definitions.add(definition)
-    checkpoint = ctx.checkpoints.add(gx.Checkpoint(name="bench", validation_definitions=[definition]))
-    result = checkpoint.run(batch_parameters={"dataframe": df})
-    print(json.dumps({"success": bool(result.success), "expectations": len(suite.expectations)}))
-    sys.exit(0 if result.success else 1)
+
+# ------------------------------------------------------------------ checks of the generated packages
+
+
+def check_broken(pkg: Path, line: int, tmp: Path) -> str:
+    """Ours and the floor find the broken package invalid, at the dangling foreign key of its last line."""
+    report = tmp / "broken.json"
+    run = measure(ours(pkg, "--json", str(report)))
+    found = [(f["code"], f["file"], f["line"]) for f in json.loads(report.read_text(encoding="utf-8"))["findings"]]
+    expected = [("foreign-key", "resources/observations.csv", line)]
+    if run.rc != 1 or found != expected:
+        raise SystemExit(f"broken package: ours exit {run.rc}, findings {found}, expected {expected}")
+    flo = measure(floor(pkg))
+    if flo.rc != 1 or f"observations:{line}:" not in flo.out:
+        raise SystemExit(f"broken package: floor exit {flo.rc}, expected line {line}\n{flo.out[-2000:]}")
+    return (f"The broken variant (its last row's entity_id is not a region) is reported INVALID by both, "
+            f"ours with exactly one finding, `foreign-key` at resources/observations.csv line {line:,}.")
+
+
+def frictionless_verdict(run: Run) -> str:
+    return "VALID" if run.rc == 0 and "INVALID" not in run.out else f"not valid (exit {run.rc})"
 
 
 # ------------------------------------------------------------------ report
 
 
 def machine() -> list[str]:
-    model = next(
-        (
-            ln.split(":", 1)[1].strip()
-            for ln in Path("/proc/cpuinfo").read_text().splitlines()
-            if ln.startswith("model name")
-        ),
-        platform.processor() or "?",
-    )
-    meminfo = Path("/proc/meminfo").read_text().splitlines()
-    mem = next((ln.split()[1] for ln in meminfo if ln.startswith("MemTotal")), "0")
+    model = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                  if ln.startswith("model name")), platform.processor() or "?")
+    mem = next((ln.split()[1] for ln in Path("/proc/meminfo").read_text().splitlines() if ln.startswith("MemTotal")),
+               "0")
     versions = []
-    for dist in ("polars", "pyarrow", "pandas", "pandera", "frictionless", "great_expectations", "numpy", "pyyaml"):
+    for dist in ("polars", "pyarrow", "frictionless", "jsonschema", "numpy"):
         try:
             versions.append(f"{dist} {metadata.version(dist)}")
         except metadata.PackageNotFoundError:
             versions.append(f"{dist} (not installed)")
-    load = os.getloadavg()
+    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip() or "?"
+    dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no", "--", ".",
+                            ":!docs/benchmark.md"], capture_output=True, text=True).stdout.strip()
     return [
-        f"- CPU: {model}, nproc {os.cpu_count()}; memory {int(mem) / 2**20:.1f} GiB",
-        f"- Python {platform.python_version()} ({platform.python_implementation()}), {platform.platform()}",
+        f"- CPU: {model}, {os.cpu_count()} cores; memory {int(mem) / 2**20:.1f} GiB",
+        f"- Python {platform.python_version()}, {platform.platform()}",
         f"- {', '.join(versions)}",
-        f"- load average when the report was written: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} "
-        "(other jobs on this 2-core machine inflate wall times)",
+        f"- toolkit at commit {commit}{' (with uncommitted changes)' if dirty else ''}",
     ]
 
 
-def table(results: list[Result]) -> list[str]:
-    lines = [
-        "| size | tool | runs | median wall s | min wall s | peak RSS MiB |",
-        "|---|---|---:|---:|---:|---:|",
-    ]
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} {five:.2f} {fifteen:.2f}"
+
+
+def results_table(results: list[Result]) -> list[str]:
+    lines = ["| package | tool | runs | median wall s | range s | median peak RSS MiB |",
+             "|---|---|---:|---:|---:|---:|"]
     for r in results:
-        lines.append(f"| {r.size} | {r.tool} | {len(r.runs)} | {r.median:.2f} | {r.best:.2f} | {r.rss:.0f} |")
+        lines.append(f"| {r.package} | {r.tool} | {len(r.runs)} | {r.wall:.2f} | {r.spread()} | {r.rss:.0f} |")
     return lines
+
+
+def verdict(ok: bool) -> str:
+    return "**holds**" if ok else "**FAILS**"
+
+
+def layers_table(title: str, rows: dict[str, dict]) -> list[str]:
+    names: list[str] = []
+    for v in rows.values():
+        names += [n for n in v["times"] if n not in names]
+    lines = [f"| {title} | " + " | ".join(rows) + " |", "|---|" + "---:|" * len(rows)]
+    for name in names:
+        cells = [f"{v['times'][name]:.2f} s, {v['peaks'][name]:.0f} MiB" if name in v["times"] else "-"
+                 for v in rows.values()]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def where_it_goes(timings: dict, start_ours: Result, start_floor: Result) -> list[str]:
+    """A few sentences on what ours does that the floor does not, with the in-process figures."""
+    ours, flo = timings["ours, figures"], timings["floor, figures"]
+
+    def at(run: dict, prefix: str) -> tuple[float, float, float]:
+        """(seconds, peak RSS after, peak RSS before) of the first row named `prefix...`."""
+        names = list(run["times"])
+        name = next(n for n in names if n.startswith(prefix))
+        before = run["peaks"][names[names.index(name) - 1]] if names.index(name) else 0.0
+        return run["times"][name], run["peaks"][name], before
+
+    descriptor, d_peak, d_before = at(ours, "descriptor")
+    read, r_peak, r_before = at(ours, "tables: read")
+    checks, c_peak, c_before = at(ours, "tables: types")
+    f_read, f_peak, f_before = at(flo, "read")
+    f_checks, f_end, _ = at(flo, "checks")
+    return [
+        "What ours does that the floor does not, and what it costs (figures, in process; + MiB: growth of the"
+        " peak RSS):",
+        "",
+        f"- imports: a cold start with ours' imports takes {start_ours.wall - start_floor.wall:.2f} s and"
+        f" {start_ours.rss - start_floor.rss:.0f} MiB more than one with polars alone (pyarrow, frictionless and its"
+        " pydantic, jsonschema);",
+        f"- the descriptor layer, {descriptor:.2f} s and +{d_peak - d_before:.0f} MiB: importing frictionless and"
+        " applying its metadata rules, the official JSON Schema profiles, and (in a second thread) sha256 and"
+        " bytes;",
+        f"- reading, {read:.2f} s and +{r_peak - r_before:.0f} MiB, against the floor's {f_read:.2f} s and"
+        f" +{f_peak - f_before:.0f} MiB: frictionless opens the resource (dialect, encoding, header as it reads"
+        " them), the line ends are counted (to give each row its line), pyarrow parses (it reports ragged rows,"
+        " which polars fills silently), and its columns become polars columns, while pyarrow's buffers stay"
+        " allocated beside them (the polars columns share the strings' bytes);",
+        f"- typing and checking, {checks:.2f} s and +{c_peak - c_before:.0f} MiB, against the floor's"
+        f" {f_checks:.2f} s and +{f_end - f_peak:.0f} MiB for its checks, keys and the hash: ours keeps each rule's"
+        " failing rows, to locate and explain each one (the floor only counts them), and runs the rules field by"
+        " field, two fields at a time, where the floor hands polars all its rules in one query.",
+    ]
+
+
+def write_report(out: Path, size: str, results: list[Result], facts: dict, timings: dict, notes: list[str],
+                 loads: list[str]) -> None:
+    by = {(r.package, r.tool): r for r in results}
+    fig_o, fig_f = by[("figures", "cbj-figures validate")], by[("figures", "floor.py")]
+    gdp_o, gdp_f = by[("gdp", "cbj-figures validate")], by[("gdp", "floor.py")]
+    gdp_fl = by[("gdp", "frictionless validate")]
+    fig_fl = by[("figures", "frictionless validate")]
+    wall, rss = fig_o.wall / fig_f.wall, fig_o.rss / fig_f.rss
+    speedup = gdp_fl.wall / gdp_o.wall
+    start_ours, start_floor = by[("-", "start-up + imports of ours")], by[("-", "start-up + imports of the floor")]
+    lines = [
+        "# Benchmark",
+        "",
+        "Generated by `benchmarks/bench.py`; do not edit by hand. To rerun (about three minutes; it writes only",
+        "into a temporary folder and this file):",
+        "",
+        "    .venv/bin/python benchmarks/bench.py",
+        "",
+        "Every measured run is a fresh process (cold: interpreter start and imports included). Wall time and",
+        "peak RSS (os.wait4 of that process) are the median of its runs; the runs of ours and of the floor",
+        "alternate, so they share the machine's load.",
+        "",
+        "## Machine",
+        "",
+        *machine(),
+        f"- load average (1, 5, 15 min) at the start, before the {size} runs and at the end: {'; '.join(loads)}."
+        " The machine is shared: other jobs may run on its 2 cores, so wall times vary from run to run (the range"
+        " column) and from one report to the next; the ratios below are of runs taken in turn.",
+        "",
+        "## What is compared",
+        "",
+        f"- **figures** ({size} rows): a generated standard Data Package (v2, no conventions) with the shape of our"
+        " figure tables: `observations` has the 16 fields of `schemas/company_financials.json` (patterns, enums,"
+        " `minimum`, `minLength`, booleans, a unique primary key, three foreign keys), beside the `regions` and"
+        " `sources` tables it references; every file's sha256 and size are declared; each quote is a quoted CSV"
+        f" cell. {facts['figures']['mib']:.0f} MiB of CSV.",
+        f"- **gdp** ({size} rows): the shape of the public `datasets/gdp` package (v1 descriptor, one table: Country"
+        " Name, Country Code, Year as `year`, Value as `number`; no keys, no hash), its 264 countries x 57 years"
+        f" repeated; one country in eight has a comma in its name, so its cells are quoted."
+        f" {facts['gdp']['mib']:.0f} MiB of CSV.",
+        "- **this repository's package**: opts into our conventions, so ours also runs the conventions,"
+        " consistency and provenance layers that frictionless knows nothing of (for information).",
+        "- `cbj-figures validate PKG`: the layers that apply to a standard package, the descriptor layer"
+        " (frictionless's metadata rules, the official JSON Schema profile, sha256 and bytes) and the tables layer"
+        " (header, types, constraints, keys, foreign keys, each finding at its row and line); not the pandera and"
+        " Great Expectations cross-checks (`--all`).",
+        "- `benchmarks/floor.py`: the floor, a hand-written polars validator of the same checks on these packages"
+        " (header, types, required, unique, pattern, enum, minimum, minLength, primary and foreign keys, sha256 and"
+        " bytes) and nothing else: no descriptor rules, no profile, no locations, no messages per row.",
+        "- `frictionless validate datapackage.json`: frictionless-py, row by row (one run at 1M rows).",
+        f"- The benchmark's own process peaked at {peak_rss():.0f} MiB (every child's reported peak RSS is at least"
+        " its parent's at the fork, so the parent generates nothing itself).",
+        "",
+        "## Results",
+        "",
+        *results_table(results),
+        "",
+        "## Targets (issue 9, point 6)",
+        "",
+        f"- Wall at {size} rows (figures) within {WALL_RATIO}x of the floor: {fig_o.wall:.2f} s / {fig_f.wall:.2f} s"
+        f" = **{wall:.2f}x**: {verdict(wall <= WALL_RATIO)} (before the redesign: 2.5x, 4.0 s vs 1.35 s).",
+        f"- Peak RSS at {size} rows (figures) at most the floor's + 25%: {fig_o.rss:.0f} MiB / {fig_f.rss:.0f} MiB"
+        f" = **{rss:.2f}x**: {verdict(rss <= RSS_RATIO)} (before: 999 MiB vs 625 MiB).",
+        f"- gdp shape at {size} rows at least {FRICTIONLESS_SPEEDUP:.0f}x faster than frictionless:"
+        f" {gdp_fl.wall:.1f} s / {gdp_o.wall:.2f} s = **{speedup:.1f}x**: {verdict(speedup >= FRICTIONLESS_SPEEDUP)}.",
+        "",
+        f"For information: on figures ours is {fig_fl.wall / fig_o.wall:.1f}x faster than frictionless. On the gdp"
+        f" shape ({facts['gdp']['mib']:.0f} MiB of CSV, against {facts['figures']['mib']:.0f} MiB for figures) ours"
+        f" takes {gdp_o.wall / gdp_f.wall:.2f}x the floor's wall and {gdp_o.rss / gdp_f.rss:.2f}x its peak RSS (no"
+        " target). A fresh interpreter that only imports what ours imports to validate a standard package takes"
+        f" {start_ours.wall:.2f} s and {start_ours.rss:.0f} MiB, one that imports polars alone (the floor's)"
+        f" {start_floor.wall:.2f} s and {start_floor.rss:.0f} MiB: of the difference on gdp"
+        f" ({gdp_o.wall - gdp_f.wall:.2f} s, {gdp_o.rss - gdp_f.rss:.0f} MiB), that import floor accounts for"
+        f" {start_ours.wall - start_floor.wall:.2f} s and {start_ours.rss - start_floor.rss:.0f} MiB; the rest is"
+        " mostly reading (below).",
+        "",
+        "## Where the time and memory go (one in-process run each)",
+        "",
+        "Each cell: seconds, then the process's peak RSS so far. Each row of ours is a layer of `validate` (a"
+        " layer's first use of a library includes importing it);",
+        "the tables layer is split into reading (frictionless opens the resource and reads a sample, pyarrow",
+        "parses the CSV in bulk, the columns become polars columns), typing and checking each table, and foreign",
+        "keys. The cold wall time above adds interpreter start-up and the process's exit.",
+        "",
+        *layers_table("ours", {k: v for k, v in timings.items() if k.startswith("ours")}),
+        "",
+        *layers_table("floor", {k: v for k, v in timings.items() if k.startswith("floor")}),
+        "",
+        *where_it_goes(timings, start_ours, start_floor),
+        "",
+        "## Checks of the benchmark itself",
+        "",
+        *[f"- {n}" for n in notes],
+        "",
+    ]
+    out.write_text("\n".join(lines), encoding="utf-8")
+    print(f"wrote {out}")
 
 
 # ------------------------------------------------------------------ main
 
 
+OUR_IMPORTS = ("cbj_figures.cli", "cbj_figures.validate", "cbj_figures.descriptor", "cbj_figures.tables",
+               "frictionless", "jsonschema", "dplib", "pyarrow.csv", "pyarrow.compute")  # what validate imports
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--quick", action="store_true", help="10k and 100k only, fewer runs")
+    p.add_argument("--quick", action="store_true", help="100k rows, fewer runs, frictionless skipped on figures")
+    p.add_argument("--runs", type=int, help="cold runs of ours and of the floor per package (default 5, quick 2)")
+    p.add_argument("--out", help="the report (default docs/benchmark.md; with --quick, none)")
     p.add_argument("--layers", metavar="PKG", help=argparse.SUPPRESS)
-    p.add_argument("--ge", metavar="PKG", help=argparse.SUPPRESS)
-    p.add_argument("--hotspots", metavar="PKG", help=argparse.SUPPRESS)
-    p.add_argument("--out", default=str(REPO / "docs" / "benchmark.md"))
+    p.add_argument("--floor-layers", metavar="PKG", help=argparse.SUPPRESS)
+    p.add_argument("--generate", nargs=3, metavar=("KIND", "DIR", "ROWS"), help=argparse.SUPPRESS)
     args = p.parse_args()
-    sys.path.insert(0, str(REPO))
-    if args.layers:
-        layers(Path(args.layers))
-        return
-    if args.ge:
-        ge_checkpoint(Path(args.ge))
-        return
-    if args.hotspots:
-        hotspots(Path(args.hotspots))
-        return
+    if args.generate:
+        import packages
 
-    os.chdir(REPO)
+        kind, folder, count = args.generate
+        make = packages.gdp if kind == "gdp" else packages.figures
+        extra = {"broken": True} if kind == "broken" else {}
+        print(json.dumps(make(Path(folder), int(count), **extra)))
+        return None
+    if args.layers:
+        return layers(Path(args.layers))
+    if args.floor_layers:
+        return floor_layers(Path(args.floor_layers))
+
+    rows = 100_000 if args.quick else 1_000_000
+    size = f"{rows // 1000}k" if rows < 1_000_000 else f"{rows // 1_000_000}M"
+    n = args.runs or (2 if args.quick else 5)
+    out = Path(args.out) if args.out else (None if args.quick else REPO / "docs" / "benchmark.md")
+    loads = [load()]
     results: list[Result] = []
     notes: list[str] = []
-    imports = [PY, "-c", "import " + ", ".join(FLOOR_IMPORTS)]
-    results.append(repeat("-", "start-up + imports only", imports, 3))
-    print("a. this repository's package", flush=True)
-    own = repeat("package", "cbj-figures validate", ours(REPO), 5)
-    fl_own = repeat("package", "frictionless validate", frictionless(REPO), 5, cwd=REPO, expect=None)
-    results += [own, fl_own]
-    sizes = [10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000]
-    layer_rows: dict[str, dict] = {
-        "package": json.loads(measure([PY, __file__, "--layers", str(REPO)]).out.strip().splitlines()[-1])
-    }
+    timings: dict[str, dict] = {}
     facts: dict[str, dict] = {}
-    with tempfile.TemporaryDirectory(prefix="cbj-bench-") as tmp:
-        for rows in sizes:
-            size = f"{rows // 1000}k" if rows < 1_000_000 else f"{rows // 1_000_000}M"
-            pkg = Path(tmp) / size
-            start = time.perf_counter()
-            facts[size] = generate(pkg, rows)
-            print(f"b. generated {size} in {time.perf_counter() - start:.1f} s: {facts[size]}", flush=True)
-            n_ours = 3 if rows >= 1_000_000 or args.quick else 5
-            results.append(repeat(size, "cbj-figures validate", ours(pkg), n_ours))
-            n_fl = 1 if rows >= 1_000_000 or args.quick else 3
-            results.append(repeat(size, "frictionless validate", frictionless(pkg), n_fl, cwd=pkg, expect=None))
-            results.append(repeat(size, "GE checkpoint (observations)", [PY, __file__, "--ge", str(pkg)], 1))
-            layer_rows[size] = json.loads(measure([PY, __file__, "--layers", str(pkg)]).out.strip().splitlines()[-1])
-            if rows == sizes[-1]:
-                hot = json.loads(measure([PY, __file__, "--hotspots", str(pkg)]).out.strip().splitlines()[-1])
-                layer_rows[size]["hotspots"] = hot
-            if rows == sizes[-1]:
-                bad = Path(tmp) / f"{size}-broken"
-                info = generate(bad, rows, broken=True)
-                report = Path(tmp) / "broken.json"
-                run = measure(ours(bad, "--json", str(report)))
-                found = json.loads(report.read_text(encoding="utf-8"))["findings"]
-                located = [(f["layer"], f["rule"], f["file"], f["line"]) for f in found]
-                expected = (
-                    "consistency",
-                    "observations-segments-sum",
-                    "resources/observations.csv",
-                    info["broken_line"],
-                )
-                ok = run.rc == 1 and located == [expected]
-                notes.append(
-                    f"Broken {size} package (the last group's total replaced by another group's): exit {run.rc}, "
-                    f"findings {located} in {run.wall:.2f} s, {run.rss_mib:.0f} MiB peak RSS — "
-                    + ("reported INVALID at the right line." if ok else "NOT as expected!")
-                )
-                print(notes[-1], flush=True)
-                if not ok:
-                    raise SystemExit(run.out[-3000:])
-            fl = next(r for r in results if r.size == size and r.tool == "frictionless validate").runs[-1]
-            verdict = "VALID" if fl.rc == 0 and "INVALID" not in fl.out else f"exit {fl.rc}, not valid"
-            notes.append(f"`frictionless validate` on the {size} package: {verdict}; `cbj-figures validate`: VALID.")
-    write_report(Path(args.out), results, layer_rows, facts, notes, args.quick)
-
-
-def write_report(
-    out: Path, results: list[Result], layer_rows: dict, facts: dict, notes: list[str], quick: bool
-) -> None:
-    by = {(r.size, r.tool): r for r in results}
-    own, fl_own = by[("package", "cbj-figures validate")], by[("package", "frictionless validate")]
-    ratio_own = own.median / fl_own.median
-    lines = [
-        "# Benchmark",
-        "",
-        "Generated by `python benchmarks/bench.py` (do not edit by hand; rerun it). Every run is a fresh",
-        "process (cold): wall time includes interpreter start and imports. Peak RSS is the largest",
-        "resident set of the measured process and the children it waited for (os.wait4), so it covers",
-        "the second process `validate` uses for the pandera layer on packages of up to 32 MiB of tables.",
-        "",
-        "## Machine",
-        "",
-        *machine(),
-        "",
-        "## Results",
-        "",
-        "`cbj-figures validate` runs every layer but Great Expectations (descriptor with the official v2",
-        "profile, tables, pandera, consistency, provenance). `frictionless validate datapackage.json` is bare",
-        "frictionless (row-by-row types, constraints, keys, hashes). The GE checkpoint validates the",
-        "observations table only (not-null on every required column, unique, in-set, between, regex),",
-        "reading the CSV with pandas.",
-        "",
-        *table(results),
-        "",
-        "Generated packages (deterministic seed): "
-        + "; ".join(
-            f"{k}: {v['rows']:,} rows, {v['groups']:,} groups, {v['distinct_quotes']:,} distinct quotes, "
-            f"{v['csv_mib']:.0f} MiB CSV"
-            for k, v in facts.items()
-        )
-        + ".",
-        "",
-        "## Targets",
-        "",
-        f"- Our package, all layers but GE, cold: {own.median:.2f} s against bare frictionless "
-        f"{fl_own.median:.2f} s = {ratio_own:.2f}x (target <= 2x): **{'holds' if ratio_own <= 2 else 'FAILS'}**.",
-    ]
-    floor = by[("-", "start-up + imports only")].median
-    big = "1M" if ("1M", "cbj-figures validate") in by else None
-    speed = 0.0
-    if big:
-        o, f = by[(big, "cbj-figures validate")], by[(big, "frictionless validate")]
-        speed = f.median / o.median
-        lines.append(
-            f"- 1M rows: frictionless {f.median:.1f} s / ours {o.median:.2f} s = {speed:.1f}x faster (target >= 20x): "
-            f"**{'holds' if speed >= 20 else 'FAILS'}**; our peak RSS {o.rss:.0f} MiB (target < 2048 MiB): "
-            f"**{'holds' if o.rss < 2048 else 'FAILS'}**."
-        )
-    elif quick:
-        lines.append("- 1M rows: not run (--quick).")
-    lines += [
-        "",
-        f"Floor: a fresh interpreter that only imports what validate needs (`{', '.join(FLOOR_IMPORTS)}`)",
-        f"takes {floor:.2f} s (median of 3) before reading a single row.",
-    ]
-    if ratio_own > 2:
-        lines.append(
-            f"On our package 2x bare frictionless is {2 * fl_own.median:.2f} s, which leaves "
-            f"{2 * fl_own.median - floor:.2f} s for every layer on 11 tables after the imports; the layers "
-            "take more (table below: the official-profile JSON Schema check and pandera's per-check "
-            "collects dominate, not the data)."
-        )
-    if big and speed < 20:
-        f = by[(big, "frictionless validate")]
-        lines.append(
-            f"At 1M, frictionless measures {f.median:.1f} s on this machine, so 20x means at most "
-            f"{f.median / 20:.2f} s for the whole cold run: {'below' if f.median / 20 < floor else 'close to'} "
-            f"the import floor alone ({floor:.2f} s), with the CSV still to parse, type and check. "
-            "(The 20x target was set against frictionless taking 45-55 s at 1M rows; on this machine it takes "
-            f"{f.median:.1f} s.)"
-        )
-    lines += [
-        "",
-        "## Where our time goes (one in-process run per size, seconds)",
-        "",
-        "Each layer's time includes the imports it triggers on first use (pandera pulls in pandas, about",
-        "0.25 s; the descriptor layer frictionless and jsonschema, about 0.15 s). The cold wall time above",
-        "adds interpreter start-up and the imports of polars, pyarrow and the CLI (about 0.5 s).",
-        "",
-    ]
-    names = list(next(iter(layer_rows.values()))["times"]) if layer_rows else []
-    lines.append("| layer | " + " | ".join(layer_rows) + " |")
-    lines.append("|---|" + "---:|" * len(layer_rows))
-    for name in names:
-        lines.append(f"| {name} | " + " | ".join(f"{v['times'].get(name, 0):.2f}" for v in layer_rows.values()) + " |")
-    hot = next((v["hotspots"] for v in reversed(layer_rows.values()) if "hotspots" in v), None)
-    if hot:
-        lines += [
-            "",
-            f"Slowest cbj_figures functions at {list(layer_rows)[-1]} (cProfile, cumulative seconds, one run;",
-            "nested functions count within their callers):",
-            "",
-            "| function | s |",
-            "|---|---:|",
-            *[f"| `{name}` | {cum:.2f} |" for name, cum in hot],
-        ]
-    lines += ["", "## Checks of the benchmark itself", ""]
-    lines += [f"- {n}" for n in notes]
-    lines += ["", "## Reproduce", "", "    python benchmarks/bench.py", ""]
-    out.write_text("\n".join(lines), encoding="utf-8")
-    print(f"wrote {out}")
+    print(f"load average {loads[0]}", flush=True)
+    results += interleaved("-", {
+        "start-up + imports of ours": [PY, "-c", "import " + ", ".join(OUR_IMPORTS)],
+        "start-up + imports of the floor": [PY, "-c", "import polars"],
+    }, dict.fromkeys(("start-up + imports of ours", "start-up + imports of the floor"), 3))
+    print("c. this repository's package", flush=True)
+    tools = {"cbj-figures validate": ours(REPO), "frictionless validate": frictionless(REPO)}
+    results += interleaved("repository", tools, dict.fromkeys(tools, n))
+    with tempfile.TemporaryDirectory(prefix="cbj-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        figures, broken, gdp = tmp / "figures", tmp / "figures-broken", tmp / "gdp"
+        start = time.perf_counter()
+        facts["figures"] = generate("figures", figures, rows)
+        facts["broken"] = generate("broken", broken, rows)
+        facts["gdp"] = generate("gdp", gdp, rows)
+        print(f"generated the packages in {time.perf_counter() - start:.1f} s: {facts}", flush=True)
+        notes.append(check_broken(broken, facts["broken"]["broken_line"], tmp))
+        loads.append(load())
+        for name, pkg in (("figures", figures), ("gdp", gdp)):
+            print(f"{'a' if name == 'figures' else 'b'}. {name}, {size} rows", flush=True)
+            results += interleaved(name, {"cbj-figures validate": ours(pkg), "floor.py": floor(pkg)},
+                                   {"cbj-figures validate": n, "floor.py": n})
+            fl = Result(name, "frictionless validate")
+            if args.quick and name == "figures":
+                fl.runs.append(Run(float("nan"), float("nan"), 0, "not run (--quick)"))
+            else:
+                fl.runs.append(measure(frictionless(pkg)))
+                print(f"  {name:<9} frictionless validate    {fl.runs[0].wall:6.2f} s "
+                      f"{fl.runs[0].rss_mib:7.0f} MiB", flush=True)
+            results.append(fl)
+            skipped = fl.runs[0].out == "not run (--quick)"
+            said = "was not run" if skipped else f"says {frictionless_verdict(fl.runs[0])}"
+            notes.append(f"{name}: `cbj-figures validate` and `floor.py` exit 0 (VALID) on every run; "
+                         f"`frictionless validate` {said}.")
+            timings[f"ours, {name}"] = in_process("--layers", pkg)
+            timings[f"floor, {name}"] = in_process("--floor-layers", pkg)
+    notes.append("The floor and ours agree on these packages; the floor is not a general validator (it refuses "
+                 "types and dialects these packages do not use).")
+    loads.append(load())
+    print(f"load average {loads[-1]}", flush=True)
+    for r in results:
+        print(f"{r.package:<9} {r.tool:<32} {r.wall:6.2f} s {r.rss:7.0f} MiB")
+    if out:
+        write_report(out, size, results, facts, timings, notes, loads)
 
 
 if __name__ == "__main__":

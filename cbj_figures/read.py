@@ -12,6 +12,7 @@ result is the same: one text column a field, each row's frictionless row number,
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -333,15 +334,12 @@ def _bulk_plan(pkg: Package, res: Resource, fres: Any) -> _CsvPlan | None:
 
 def _read_bulk(pkg: Package, res: Resource, plan: _CsvPlan, names: list[str]) -> Any:
     """(text, rows, lines) of a plain CSV read by pyarrow (multi-threaded), or None when it has a row the
-    general path must read (a ragged row, a stray quote, CR line ends): frictionless's parser then reads
-    and reports them."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
+    general path must read (a ragged row, CR line ends): frictionless's parser then reads and reports them.
+    A stray quote (`a"b`, `"b"c`, `z"`) needs no detour: pyarrow splits it as Python's csv module does
+    (tests/corpus/stray-quotes)."""
+    from concurrent.futures import ThreadPoolExecutor
 
     path = safeio.inside(pkg.root, res.paths[0], what="data file")
-    newlines, cr_only, quotes = _line_ends(path, plan.quote_char)
-    if cr_only or (quotes and _stray_quote(path, plan)):
-        return None
     cols = [f"c{i}" for i in range(len(names))]
     invalid: list[int] = []
 
@@ -349,8 +347,37 @@ def _read_bulk(pkg: Package, res: Resource, plan: _CsvPlan, names: list[str]) ->
         invalid.append(row.number)
         return "skip"
 
+    with ThreadPoolExecutor(max_workers=1) as pool:  # the line ends are counted while pyarrow parses
+        line_ends = pool.submit(_line_ends, path)
+        table = _parse(path, plan, cols, on_invalid)
+        newlines, cr_only = line_ends.result()
+    if table is None or cr_only or invalid:
+        return None
+    # Two columns at a time (polars converts them in parallel), each in one chunk, the Arrow columns let go
+    # once converted: a frame of pyarrow's many chunks beside columns of one chunk (the typed ones) is
+    # re-chunked whole by polars at its first query, a copy of every column.
+    parts = []
+    while table.num_columns:
+        taken = table.column_names[:2]
+        parts.append(pl.DataFrame(table.select(taken)).rechunk())
+        table = table.drop_columns(taken)
+    del table
+    frame = pl.concat(parts, how="horizontal") if parts else pl.DataFrame()
+    frame = frame.rename(dict(zip(cols, names, strict=True))) if frame.width else pl.DataFrame(
+        schema=dict.fromkeys(names, pl.Utf8))
+    rows = pl.int_range(2, frame.height + 2, eager=True, dtype=pl.Int64).alias("row")
+    if newlines in (frame.height + 1, frame.height):  # one line a record: the line is the row
+        return frame, rows, rows.alias("line")
+    return frame, rows, _scan_lines(path, plan, frame.height)
+
+
+def _parse(path: Any, plan: _CsvPlan, cols: list[str], on_invalid: Callable[[Any], str]) -> Any:
+    """Every cell as text, by pyarrow (multi-threaded, letting go of the GIL); None when pyarrow refuses the file."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
     try:
-        table = pacsv.read_csv(
+        return pacsv.read_csv(
             path,
             read_options=pacsv.ReadOptions(column_names=cols, skip_rows=1, use_threads=True, encoding="utf8"),
             parse_options=pacsv.ParseOptions(
@@ -364,40 +391,16 @@ def _read_bulk(pkg: Package, res: Resource, plan: _CsvPlan, names: list[str]) ->
         )
     except (pa.ArrowInvalid, pa.ArrowException):  # not UTF-8, ...: the general path says what
         return None
-    if invalid:
-        return None
-    frame = pl.from_arrow(table)
-    assert isinstance(frame, pl.DataFrame)
-    frame = frame.rename(dict(zip(cols, names, strict=True))) if frame.width else pl.DataFrame(
-        schema=dict.fromkeys(names, pl.Utf8))
-    del table
-    rows = pl.int_range(2, frame.height + 2, eager=True, dtype=pl.Int64).alias("row")
-    if newlines in (frame.height + 1, frame.height):  # one line a record: the line is the row
-        return frame, rows, rows.alias("line")
-    return frame, rows, _scan_lines(path, plan, frame.height)
 
 
-def _stray_quote(path: Any, plan: _CsvPlan) -> bool:
-    """A quote inside an unquoted field (`a"b`, `"b"c`): pyarrow repairs what Python's csv keeps; polars refuses."""
-    try:
-        lf = pl.scan_csv(path, has_header=False, infer_schema=False, truncate_ragged_lines=True,
-                         separator=plan.delimiter, quote_char=plan.quote_char)
-        lf.select(pl.all().str.len_bytes().max()).collect()
-    except Exception:
-        return True
-    return False
-
-
-def _line_ends(path: Any, quote: str | None = None) -> tuple[int, bool, bool]:
-    """Line feeds, whether lines end with a bare CR, whether a quote occurs: one streamed pass over the bytes."""
-    newlines, cr, quoted = 0, False, False
-    mark = quote.encode() if quote else None
+def _line_ends(path: Any) -> tuple[int, bool]:
+    """Line feeds, and whether lines end with a bare CR: one streamed pass over the bytes."""
+    newlines, cr = 0, False
     with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 24), b""):
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
             newlines += chunk.count(b"\n")
             cr = cr or b"\r" in chunk
-            quoted = quoted or (mark is not None and mark in chunk)
-    return newlines, cr and newlines == 0, quoted
+    return newlines, cr and newlines == 0
 
 
 def _scan_lines(path: Any, plan: _CsvPlan, n: int) -> pl.Series | None:
@@ -419,7 +422,7 @@ def _lines_if_one_per_row(pkg: Package, res: Resource, rows: pl.Series) -> pl.Se
     if res.format not in ("csv", "tsv") or len(res.paths) != 1 or res.compression or not len(rows):
         return None
     try:
-        newlines, cr_only, _ = _line_ends(safeio.inside(pkg.root, res.paths[0]))
+        newlines, cr_only = _line_ends(safeio.inside(pkg.root, res.paths[0]))
     except (OSError, safeio.UnsafeInput):
         return None
     last = int(rows[-1])

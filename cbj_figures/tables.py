@@ -10,6 +10,7 @@ missing value, and a ragged row is reported and the rest of the table still chec
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -125,7 +126,11 @@ def cast(field: Field, raw: pl.Series, natives: dict[int, Any] | None = None, mi
         if size is not None:
             size = size.scatter(index, pl.Series([r[2] for r in results], dtype=pl.Int64))
         present = present.scatter(index, True)
-    typed = pl.select(pl.when(ok).then(typed).alias(field.name)).to_series()
+    # every cell present and of the type (the common case): the column as it is, not a copy
+    if ok.all(ignore_nulls=False):
+        typed = typed.alias(field.name)
+    else:
+        typed = pl.select(pl.when(ok).then(typed).alias(field.name)).to_series()
     return Cast(typed, present & ~ok, size)
 
 
@@ -255,6 +260,20 @@ class _Findings:
             self.add(code, message(i), i, field, rule)
 
 
+PARALLEL_ROWS = 100_000  # from this many rows, the fields of a table are typed and checked on several threads
+
+
+def _each(func: Callable[..., Any], items: list[tuple], parallel: bool) -> list:
+    """`func(*item)` of each item, in order; on one thread a core when `parallel` (polars lets go of the GIL
+    while it computes, and each field's columns are its own)."""
+    if not parallel or len(items) < 2:
+        return [func(*item) for item in items]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(len(items), os.cpu_count() or 1)) as pool:
+        return list(pool.map(lambda item: func(*item), items))
+
+
 def check_table(raw: RawTable) -> tuple[Table, list[Finding]]:
     """Type every cell and check every field rule, key and row shape of one table."""
     out = _Findings(raw)
@@ -265,10 +284,13 @@ def check_table(raw: RawTable) -> tuple[Table, list[Finding]]:
     sizes: dict[str, pl.Series | None] = {}
     null = raw.resource.dialect.get("nullSequence")
     extra = (null,) if isinstance(null, str) else ()
-    for name, field in zip(raw.names, raw.fields, strict=True):
-        if field is None:
-            continue
-        result = cast(field, raw.text.get_column(name), raw.natives.get(name), extra)
+    declared = [(name, field) for name, field in zip(raw.names, raw.fields, strict=True) if field is not None]
+    parallel = n >= PARALLEL_ROWS
+
+    def typed_column(name: str, field: Field) -> Cast:
+        return cast(field, raw.text.get_column(name), raw.natives.get(name), extra)
+
+    for (name, _), result in zip(declared, _each(typed_column, declared, parallel), strict=True):
         columns[name], invalid[name], sizes[name] = result.typed, result.invalid, result.size
     frame = pl.DataFrame(columns) if columns else pl.DataFrame(schema={})
     # a blank row: no cell holds a value (frictionless then reports only that)
@@ -290,18 +312,21 @@ def check_table(raw: RawTable) -> tuple[Table, list[Finding]]:
             for k in range(got, width):
                 out.add("missing-cell", f"the row has {got} cells, the header {width}: "
                         f"cell {k + 1} ({raw.names[k]}) is missing", i, raw.names[k])
-    for name, field in zip(raw.names, raw.fields, strict=True):
-        if field is None:
-            continue
+    def field_checks(name: str, field: Field) -> tuple[list[Finding], list[tuple[str, pl.Series, Failing]]]:
+        own: list[Finding] = []
+        return own, list(_constraint_checks(field, columns[name], sizes[name], own, raw.resource))
+
+    for (name, field), (own, constraints) in zip(declared, _each(field_checks, declared, parallel), strict=True):
         typed, bad = columns[name], invalid[name] & keep
         kind = f"{field.type}" + (f" ({field.format})" if field.format != "default" else "")
         cells = raw.text.get_column(name)
         out.rows("type-error", bad, lambda i, cells=cells, kind=kind: f"{_show(cells[i])} is not a {kind}", name)
         checkable = keep & ~invalid[name]
-        for rule, broken, message in _constraint_checks(field, typed, sizes[name], notes, raw.resource):
+        notes += own
+        for rule, broken, message in constraints:
             out.rows("constraint-error", broken & checkable, message, name, rule)
         if field.unique:
-            repeated = typed.is_not_null() & ~typed.is_first_distinct()
+            repeated = typed.is_not_null() & ~_first_distinct(frame, [name])
             if typed.dtype.is_float():
                 repeated = repeated & ~typed.is_nan()
             _repeats(out, frame, [name], repeated & keep, "unique-error", name, "unique")
@@ -323,6 +348,22 @@ def _repeats(out: _Findings, frame: pl.DataFrame, keys: list[str], mask: pl.Seri
         out.add(code, f"{values} repeats row {int(out.raw.rows[j])}", i, field, rule)
 
 
+def _first_distinct(frame: pl.DataFrame, key: list[str]) -> pl.Series:
+    """Whether each row's key is its first occurrence (nulls are equal to each other, as polars compares).
+
+    Equal keys hash alike, so when no two rows' hashes are equal no key repeats: one 64-bit hash a row
+    settles the valid path. Otherwise (a repeat, or a rare collision) the keys themselves are compared;
+    float keys always are (NaN and -0.0). A one-field key is compared as it is: a struct of it would be
+    row-encoded first (for a million strings, a copy of the whole column)."""
+    if not any(frame.schema[k].is_float() for k in key):
+        hashes = frame.get_column(key[0]).hash() if len(key) == 1 else frame.select(key).hash_rows()
+        if hashes.n_unique() == frame.height:
+            return pl.repeat(True, frame.height, dtype=pl.Boolean, eager=True)
+    if len(key) == 1:  # NaN, -0.0 and nulls compare as in a struct of it
+        return frame.get_column(key[0]).is_first_distinct()
+    return frame.select(pl.struct(key).is_first_distinct()).to_series()
+
+
 def _keys(out: _Findings, raw: RawTable, frame: pl.DataFrame, keep: pl.Series) -> None:
     """Primary key (present and unique) and uniqueKeys, on the typed values."""
     pk = list(raw.schema.primary_key)
@@ -333,13 +374,13 @@ def _keys(out: _Findings, raw: RawTable, frame: pl.DataFrame, keep: pl.Series) -
         if len(pk) > 1:  # a key field cannot be empty either (Table Schema); frictionless checks only the whole key
             part = ~absent & frame.select(pl.any_horizontal(pl.col(pk).is_null())).to_series() & keep
             out.rows("primary-key", part, lambda i: f"part of the primary key ({label}) is empty", label, "primaryKey")
-        repeated = ~absent & ~frame.select(pl.struct(pk).is_first_distinct()).to_series()
+        repeated = ~absent & ~_first_distinct(frame, pk)
         _repeats(out, frame, pk, repeated, "primary-key", label, "primaryKey")
     for key in raw.schema.unique_keys:
         if not set(key) <= set(frame.columns):
             continue
         complete = frame.select(pl.all_horizontal(pl.col(list(key)).is_not_null())).to_series()
-        repeated = complete & ~frame.select(pl.struct(list(key)).is_first_distinct()).to_series()
+        repeated = complete & ~_first_distinct(frame, list(key))
         _repeats(out, frame, list(key), repeated & keep, "unique-error", ",".join(key), "uniqueKeys")
 
 
@@ -363,9 +404,13 @@ def check_foreign_keys(t: Table, tables: dict[str, Table]) -> list[Finding]:
                 child = child.with_columns(pl.col(r).cast(common) if common else pl.lit(None, dtype=b).alias(r))
                 keys = keys.with_columns(pl.col(r).cast(common or b))
         keys = keys.filter(~pl.all_horizontal(pl.all().is_null())).unique()
-        child = child.with_row_index("_i")
-        checked = child.filter(~pl.all_horizontal(pl.col(list(fk.ref_fields)).is_null()))
-        dangling = checked.join(keys, on=list(fk.ref_fields), how="anti", nulls_equal=True)["_i"].to_list()
+        if len(fk.ref_fields) == 1 and not child.dtypes[0].is_float():  # a mask: no copy of the child's keys
+            column = child.to_series()
+            dangling = (column.is_not_null() & ~column.is_in(keys.to_series().implode())).arg_true().to_list()
+        else:
+            child = child.with_row_index("_i")
+            checked = child.filter(~pl.all_horizontal(pl.col(list(fk.ref_fields)).is_null()))
+            dangling = checked.join(keys, on=list(fk.ref_fields), how="anti", nulls_equal=True)["_i"].to_list()
         where = f"{target}({', '.join(fk.ref_fields)})"
         for i in dangling:
             values = ", ".join(_show(t.text[f][i]) for f in fk.fields)

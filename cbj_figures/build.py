@@ -158,7 +158,7 @@ def write_release(pkg: Package, tables: dict[str, Table], folder: Path) -> None:
         (folder / rel).write_bytes(data)
     text = json.dumps(pinned(pkg.descriptor, folder), ensure_ascii=False, indent=2) + "\n"
     (folder / "datapackage.json").write_text(text, encoding="utf-8")
-    units = declared_units(pkg.descriptor)
+    units = declared_units(pkg.declared("units"))
     arrow = {name: release_table(tables[name], units, pkg.translated("description")) for name in tables}
     (folder / "parquet").mkdir()
     for name, table in arrow.items():

@@ -34,9 +34,8 @@ class CitationFields:
     publishers: dict  # resource, id, name (a list: the first present is used)
 
     @classmethod
-    def of(cls, descriptor: dict) -> CitationFields | None:
-        block = descriptor.get("conventions") if isinstance(descriptor, dict) else None
-        spec = block.get("citation") if isinstance(block, dict) else None
+    def of(cls, spec: Any) -> CitationFields | None:
+        """From the declared block (`Package.declared("citation")`); None when there is none to use."""
         if not isinstance(spec, dict) or not isinstance(spec.get("source"), str):
             return None
         sources, publishers = spec.get("sources"), spec.get("publishers")
@@ -196,7 +195,7 @@ def _figure(pkg: Package, table: str, key: str, style: str, url: str | None = No
     row = next((r for r in rows(table) if str(r[pk[0]]) == key), None)
     if row is None:
         raise LookupError(f"no row {pk[0]}={key!r} in table {table!r}")
-    cf = CitationFields.of(pkg.descriptor)
+    cf = CitationFields.of(pkg.declared("citation"))
     names, primary, article = _chain(cf, row, rows) if cf else ({}, None, None)
     printed = next((row[f.get("printed")] for f in spec.schema.fields if f.get("printed") in row), None)
     quote = row.get(cf.quote) if cf and cf.quote else None

@@ -224,7 +224,7 @@ def _units(pkg: Package) -> list[Finding]:
     from cbj_figures.descriptor import locate_json
     from cbj_figures.printed import declared_units
 
-    units, out = declared_units(pkg.descriptor), []
+    units, out = declared_units(pkg.declared("units")), []
     for res in pkg.tables.values():
         for i, f in enumerate(res.schema.fields if res.schema else ()):
             if is_figure_field(f) and f.get("unit") not in units:

@@ -72,12 +72,16 @@ class Package:
     resources: list[Resource] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)  # met while reading the descriptor
 
+    def declared(self, key: str) -> Any:
+        """`conventions.<key>` of the descriptor: what the package declares for the conventions (or None)."""
+        block = self.descriptor.get("conventions")
+        return block.get(key) if isinstance(block, dict) else None
+
     @property
     def translations(self) -> tuple[str, ...]:
         """Languages whose translations of a property it holds (`title_zh` for `zh`), as it declares them in
         `conventions.translations`."""
-        block = self.descriptor.get("conventions")
-        langs = block.get("translations") if isinstance(block, dict) else None
+        langs = self.declared("translations")
         return tuple(str(x) for x in langs if isinstance(x, str)) if isinstance(langs, list) else ()
 
     def translated(self, prop: str) -> tuple[str, ...]:

@@ -72,15 +72,13 @@ class Unit:
         return ", ".join(e or "no unit word" for e in ends[:12]) + (", ..." if len(ends) > 12 else "")
 
 
-def declared_units(descriptor: Any) -> dict[str, Unit]:
-    """The units under `conventions.units` of a descriptor (name -> Unit).
+def declared_units(declared: Any) -> dict[str, Unit]:
+    """The units a package declares (`Package.declared("units")`, its `conventions.units`): name -> Unit.
 
     The conventions profile checks the block's shape and that every factor is a power of ten;
     an entry this cannot read is left out here (a figure in it is then reported as in an
     undeclared unit), so a broken declaration is reported, never a traceback.
     """
-    block = descriptor.get("conventions") if isinstance(descriptor, dict) else None
-    declared = block.get("units") if isinstance(block, dict) else None
     units: dict[str, Unit] = {}
     for name, spec in (declared or {}).items() if isinstance(declared, dict) else ():
         try:

@@ -76,7 +76,7 @@ class _Context:
 
     def __init__(self, pkg: Package, tables: Tables):
         self.pkg, self.tables = pkg, tables
-        self.units = declared_units(pkg.descriptor)  # a figure in another unit is the conventions layer's finding
+        self.units = declared_units(pkg.declared("units"))  # a figure in another unit: the conventions layer reports it
         self.sources: dict[str, dict] = {}
         if "sources" in tables:
             for row in tables["sources"].frame.iter_rows(named=True):

@@ -69,7 +69,7 @@ def _consistency(ctx: Context) -> list[Finding]:
     from cbj_figures import checks
     from cbj_figures.printed import declared_units
 
-    units = declared_units(ctx.pkg.descriptor)
+    units = declared_units(ctx.pkg.declared("units"))
     ctx.rules, found = checks.load_rules(ctx.pkg.root, ctx.tables, unreadable=ctx.unread, units=units)
     failures, ctx.reconciliations = checks.run_checks(ctx.rules, ctx.tables, units)
     return found + failures

@@ -23,7 +23,9 @@ from cbj_figures.tables import Table, read_tables
 
 ROOT = Path(__file__).resolve().parents[1]
 # The units our package declares (datapackage.json, conventions.units): the hand-made figures print in them.
-UNITS = printed.declared_units(json.loads((ROOT / "datapackage.json").read_text(encoding="utf-8")))
+UNITS = printed.declared_units(
+    json.loads((ROOT / "datapackage.json").read_text(encoding="utf-8"))["conventions"]["units"]
+)
 
 
 def parse(text: str, qualifier: str, unit: str) -> printed.PrintedFigure:

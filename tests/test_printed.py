@@ -19,7 +19,9 @@ from cbj_figures.printed import QUALIFIERS, decimal_column, declared_units, inte
 ROOT = Path(__file__).resolve().parents[1]
 DESIGN = ROOT / "docs" / "DESIGN.md"
 # The units our package declares (datapackage.json, conventions.units): the cases below print in them.
-UNITS = declared_units(json.loads((ROOT / "datapackage.json").read_text(encoding="utf-8")))
+UNITS = declared_units(
+    json.loads((ROOT / "datapackage.json").read_text(encoding="utf-8"))["conventions"]["units"]
+)
 
 
 def parse(text, qualifier, unit: str):

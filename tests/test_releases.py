@@ -40,8 +40,10 @@ from cbj_figures.releases import (
 
 REPO = Path(__file__).resolve().parents[1]
 DESCRIPTOR = json.loads((REPO / "datapackage.json").read_text(encoding="utf-8"))
-NAME, VERSION = DESCRIPTOR["name"], DESCRIPTOR["version"]  # the current release
-FIRST = "0.1.0"
+NAME, CURRENT = DESCRIPTOR["name"], DESCRIPTOR["version"]  # the working package: recorded or not yet
+FIRST, MAJOR = "0.1.0", "1.0.0"  # the first release; the release of the data fixes the README's diff shows
+VERSION = read_index(REPO)[-1].version  # the last recorded release
+KNOWN = [r.version for r in read_index(REPO)]
 CORRECTED = "jiliu-net-current-liabilities-2024"  # period 2024-12-31 in 0.1.0, 2024 from 1.0.0 on
 
 
@@ -58,7 +60,7 @@ def kept(release: Release) -> Path:
 
 def test_the_index_holds_both_versions_with_their_zips_and_descriptors() -> None:
     releases = read_index(REPO)
-    assert [r.version for r in releases] == [FIRST, VERSION]
+    assert KNOWN[:2] == [FIRST, MAJOR] and KNOWN[-1] == VERSION
     for r in releases:
         assert r.file == f"{NAME}-{r.version}.zip"
         assert file_digest(kept(r)) == (r.sha256, r.bytes)
@@ -185,7 +187,7 @@ def test_first_load_downloads_and_verifies_the_second_hits_the_cache(installed: 
     assert again.equals(first)
 
     assert period(load("company_financials", version="latest")) == "2024"
-    assert server.requests == [asset(FIRST), asset(VERSION)]
+    assert server.requests == [asset(FIRST), asset(VERSION)]  # latest: the last recorded
 
 
 def forged(tmp_path: Path) -> Path:
@@ -215,7 +217,7 @@ def test_a_tampered_release_on_the_server_is_refused(installed: Path, server: Se
 def test_an_unknown_version_names_the_known_ones(installed: Path, server: Server) -> None:
     with pytest.raises(UnknownVersionError) as err:
         load("company_financials", version="0.2.0")
-    assert "'0.2.0'" in str(err.value) and f"{FIRST}, {VERSION}" in str(err.value)
+    assert "'0.2.0'" in str(err.value) and ", ".join(KNOWN) in str(err.value)
     assert server.requests == []
 
 
@@ -289,28 +291,31 @@ def repo(tmp_path: Path) -> Path:
         elif (REPO / part).is_file():
             (root / part).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(REPO / part, root / part)
+    if CURRENT not in KNOWN:  # the working version is not recorded yet: record it in the copy
+        record(root)
     return root
 
 
 def bump(root: Path, version: str) -> None:
     descriptor = root / "datapackage.json"
     descriptor.write_text(descriptor.read_text(encoding="utf-8").replace(
-        f'"version": "{VERSION}"', f'"version": "{version}"'), encoding="utf-8")
+        f'"version": "{CURRENT}"', f'"version": "{version}"'), encoding="utf-8")
     log = root / "CHANGELOG.md"
     text = log.read_text(encoding="utf-8").replace("\n## [", f"\n## [{version}] - 2027-01-02\n\nA fix.\n\n## [", 1)
     log.write_text(text, encoding="utf-8")
 
 
 def test_record_appends_and_never_changes_a_published_release(repo: Path) -> None:
-    assert record(repo).sha256 == read_index(REPO)[-1].sha256  # the same bytes again: nothing changes
+    before = read_index(repo)[-1]
+    assert record(repo).sha256 == before.sha256  # the same bytes again: nothing changes
     csv = repo / "resources" / "market_size.csv"
     csv.write_text(csv.read_text(encoding="utf-8").replace("13800", "13900"), encoding="utf-8")
     rehash(repo)
-    with pytest.raises(ReleaseError, match=rf"{VERSION} is already recorded .* bump the version"):
+    with pytest.raises(ReleaseError, match=rf"{CURRENT} is already recorded .* bump the version"):
         record(repo)
     bump(repo, "9.0.0")
     release = record(repo)
-    assert [r.version for r in read_index(repo)] == [FIRST, VERSION, "9.0.0"]
+    assert [r.version for r in read_index(repo)] == [*dict.fromkeys([*KNOWN, CURRENT]), "9.0.0"]
     assert (release.date, release.changes) == ("2027-01-02", "A fix.")
     assert file_digest(repo / "releases" / "9.0.0" / release.file) == (release.sha256, release.bytes)
     assert json.loads((repo / "releases" / "last" / "datapackage.json").read_text(encoding="utf-8"))["version"] == (
@@ -324,18 +329,20 @@ def test_a_changed_current_release_fails_the_check(repo: Path) -> None:
     csv.write_text(csv.read_text(encoding="utf-8").replace("13800", "13900"), encoding="utf-8")
     rehash(repo)
     (problem,) = check(repo)
-    assert f"records {VERSION} as sha256:" in problem and "record-release --replace" in problem
-    assert record(repo, replace=True).sha256 != read_index(REPO)[-1].sha256
+    assert f"records {CURRENT} as sha256:" in problem and "record-release --replace" in problem
+    recorded = read_index(repo)[-1].sha256
+    assert record(repo, replace=True).sha256 != recorded
     assert check(repo) == []
 
 
 def test_record_needs_a_changelog_entry(repo: Path) -> None:
     descriptor = repo / "datapackage.json"
     descriptor.write_text(descriptor.read_text(encoding="utf-8").replace(
-        f'"version": "{VERSION}"', '"version": "9.0.0"'), encoding="utf-8")
+        f'"version": "{CURRENT}"', '"version": "9.0.0"'), encoding="utf-8")
+    before = read_index(repo)
     with pytest.raises(ReleaseError, match=r"CHANGELOG\.md has no entry for 9\.0\.0"):
         record(repo)
-    assert [r.version for r in read_index(repo)] == [FIRST, VERSION]
+    assert read_index(repo) == before
 
 
 def test_record_does_not_write_through_a_symlinked_releases_folder(repo: Path, tmp_path: Path) -> None:
@@ -386,10 +393,10 @@ def test_versions_prints_what_the_readme_shows(capsys: pytest.CaptureFixture[str
 def test_diff_between_version_numbers_prints_what_the_readme_shows(capsys: pytest.CaptureFixture[str],
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(REPO)
-    out = run(capsys, "diff", FIRST, VERSION).splitlines()
-    shown = [line for line in readme_block(f"cbj-figures diff {FIRST} {VERSION}") if line.strip() != "..."]
+    out = run(capsys, "diff", FIRST, MAJOR).splitlines()
+    shown = [line for line in readme_block(f"cbj-figures diff {FIRST} {MAJOR}") if line.strip() != "..."]
     positions = [out.index(line) for line in shown]  # every line shown is printed, in that order
-    assert positions == sorted(positions) and out[0] == f"{FIRST} -> {VERSION}: needs a major bump"
+    assert positions == sorted(positions) and out[0] == f"{FIRST} -> {MAJOR}: needs a major bump"
     assert any(CORRECTED in line and "'2024-12-31' -> '2024'" in line for line in out)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import hashlib
 import json
 import lzma
 import os
@@ -33,6 +34,7 @@ MAX_DESCRIPTOR = 64 * MiB  # a descriptor, schema, rule file or registry
 MAX_DATA = 8 * 2**30  # one data file
 MAX_TEXT = 256 * MiB  # a source text read whole
 MAX_DEPTH = 100  # nesting of JSON and YAML documents
+HASHES = ("md5", "sha1", "sha224", "sha256", "sha384", "sha512")  # the algorithms a `hash` may name
 
 
 class UnsafeInput(Exception):
@@ -202,6 +204,19 @@ def load_yaml(text: str, *, file: str | None = None) -> Any:
     if not _depth_ok(value):
         raise UnsafeInput("too-complex", f"nested more than {MAX_DEPTH} levels deep", file)
     return value
+
+
+# ---------------------------------------------------------------- hashes
+
+
+def file_digest(path: Path, algo: str = "sha256") -> tuple[str, int]:
+    """(hex digest, size in bytes) of a file, read in chunks; the one hashing routine of the toolkit."""
+    digest, size = hashlib.new(algo), 0
+    with Path(path).open("rb") as fh:
+        for chunk in iter(lambda: fh.read(MiB), b""):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
 
 
 # ---------------------------------------------------------------- archives

@@ -23,20 +23,10 @@ import pytest
 from cbj_figures import loader, safeio
 from cbj_figures.build import EXTRAS, build, rehash
 from cbj_figures.cli import main
-from cbj_figures.descriptor import file_digest
 from cbj_figures.loader import DownloadError, IntegrityError, LoadError, UnknownVersionError, load
-from cbj_figures.releases import (
-    INDEX,
-    MIRROR_ENV,
-    Release,
-    ReleaseError,
-    changelog_entry,
-    check,
-    download_url,
-    read_index,
-    record,
-    write_index,
-)
+from cbj_figures.record import ReleaseError, changelog_entry, check, download_url, record, write_index
+from cbj_figures.releases import INDEX, MIRROR_ENV, Release, read_index
+from cbj_figures.safeio import file_digest
 
 REPO = Path(__file__).resolve().parents[1]
 DESCRIPTOR = json.loads((REPO / "datapackage.json").read_text(encoding="utf-8"))
@@ -146,7 +136,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
 
 @pytest.fixture
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The user's cache (pooch.os_cache follows XDG_CACHE_HOME); no mirror from the environment."""
+    """The user's cache (fetch.cache_dir follows XDG_CACHE_HOME); no mirror from the environment."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.delenv(MIRROR_ENV, raising=False)
     return tmp_path / "cache" / "cbj-figures"

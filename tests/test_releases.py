@@ -19,8 +19,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
+from hostile.hostile_http import serving
 
-from cbj_figures import loader, safeio
+from cbj_figures import fetch, loader, safeio
 from cbj_figures.build import EXTRAS, build, rehash
 from cbj_figures.cli import main
 from cbj_figures.loader import DownloadError, IntegrityError, LoadError, UnknownVersionError, load
@@ -254,6 +255,28 @@ def test_an_unreachable_host_and_a_missing_file_are_named(installed: Path, serve
         load("company_financials", version=FIRST, mirror=f"http://127.0.0.1:{closed}")
     with pytest.raises(DownloadError, match=rf"release {FIRST}: .*/nowhere/{FIRST}/.* answered HTTP 404"):
         load("company_financials", version=FIRST, mirror=f"{server.base}/nowhere")
+
+
+def test_a_zenodo_doi_is_resolved_and_its_file_downloaded(installed: Path, cache: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """`doi:<DOI>/<file>` (the URL once the descriptor's id is a DOI): doi.org leads to the Zenodo record, whose
+    file is downloaded like any release, bounded and checked."""
+    release = read_index(REPO)[0]
+    record_file = f"4242/files/{release.file}?download=1"
+    files = {"4242": b"<html>the record's page</html>", record_file: kept(release).read_bytes()}
+    with serving(files) as zenodo, serving(elsewhere=zenodo.base) as resolver:
+        monkeypatch.setattr(fetch, "DOI_RESOLVER", resolver.url("doi") + "/")
+        monkeypatch.setattr(fetch, "ZENODO", zenodo.base)
+        write_index(installed, [replace(release, url=f"doi:10.5281/zenodo.4242/{release.file}")], NAME)
+        assert period(load("company_financials", version=FIRST)) == "2024-12-31"
+        assert resolver.requests == ["/doi/10.5281/zenodo.4242"]
+        assert zenodo.requests == ["/records/4242", f"/records/{record_file}"]
+        write_index(installed, [replace(release, version="0.0.9", url=f"doi:10.1234/other.4242/{release.file}")],
+                    NAME)
+        monkeypatch.setattr(fetch, "ZENODO", "https://zenodo.org")  # the DOI now leads elsewhere
+        shutil.rmtree(cache)
+        with pytest.raises(DownloadError, match="not a Zenodo record; only Zenodo DOIs are resolved"):
+            load("company_financials", version="0.0.9")
 
 
 # ---------------------------------------------------------------- recording

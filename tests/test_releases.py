@@ -13,6 +13,8 @@ import json
 import re
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -89,6 +91,44 @@ def test_each_version_loads_with_its_own_values() -> None:
     with pytest.raises(LoadError, match="company_ranks"):  # a table 1.0.0 added
         load("company_ranks", version=FIRST)
     assert len(load("company_ranks", version=VERSION)) == 1
+
+
+# ---------------------------------------------------------------- the modules
+
+
+RELEASE_MODULES = ("safeio", "fetch", "releases", "loader", "diff", "record", "cite")
+ALLOWED = {  # who may import whom, among the release modules (docs/DESIGN.md draws it)
+    "safeio": set(), "fetch": {"safeio"}, "releases": {"safeio", "fetch"}, "loader": {"safeio", "releases"},
+    "diff": {"safeio", "releases"}, "record": {"safeio", "releases", "diff"}, "cite": {"safeio", "releases", "loader"},
+}
+
+
+def _imports(module: str) -> set[str]:
+    """The cbj_figures modules `module` imports, at module level or inside a function."""
+    import ast
+
+    tree = ast.parse((REPO / "cbj_figures" / f"{module}.py").read_text(encoding="utf-8"))
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "cbj_figures":
+            out |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("cbj_figures."):
+            out.add(node.module.split(".")[1])
+        elif isinstance(node, ast.Import):
+            out |= {a.name.split(".")[1] for a in node.names if a.name.startswith("cbj_figures.")}
+    return out & set(RELEASE_MODULES)
+
+
+def test_the_release_modules_import_in_one_direction() -> None:
+    assert {m: _imports(m) for m in RELEASE_MODULES} == ALLOWED
+
+
+def test_importing_the_loader_imports_no_validator() -> None:
+    """`load` of the installed data needs the index and the loader, not the validator's schema model."""
+    code = "import sys, cbj_figures.loader; print(sorted(m for m in sys.modules if m.startswith('cbj_figures')))"
+    out = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, check=True).stdout
+    assert json.loads(out.replace("'", '"')) == ["cbj_figures", "cbj_figures.fetch", "cbj_figures.loader",
+                                                  "cbj_figures.releases", "cbj_figures.safeio"]
 
 
 # ---------------------------------------------------------------- over HTTP

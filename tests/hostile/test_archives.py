@@ -158,6 +158,53 @@ def test_a_nested_bomb_is_never_opened(name: str, package: Path, tmp_path: Path)
     _nothing_left(tmp_path / name)
 
 
+def _tar_of(folder: Path, members: list[tarfile.TarInfo]) -> Path:
+    path = folder / "members.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        for info in members:
+            tar.addfile(info, io.BytesIO(bytes(info.size)) if info.isfile() else None)
+    return path
+
+
+def _link(name: str, target: str, kind: bytes = tarfile.SYMTYPE) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname = kind, target
+    return info
+
+
+@pytest.mark.parametrize("planted", [
+    [_link("pkg/link", "/etc/passwd")],
+    [_link("pkg/hard", "/etc/passwd", tarfile.LNKTYPE)],
+    [_member("../escaped", 1)],
+    [_member("/absolute", 1)],
+], ids=["symlink", "hardlink", "dotdot", "absolute"])
+def test_a_tar_member_that_leaves_the_archive_is_refused(planted: list[tarfile.TarInfo], tmp_path: Path) -> None:
+    from cbj_figures import safeio
+
+    archive = _tar_of(tmp_path, [_member("pkg/datapackage.json", 2), *planted])
+    with pytest.raises(safeio.UnsafeInput) as err:
+        safeio.safe_extract(archive, tmp_path / "out")
+    assert err.value.code == "unsafe-path" and err.value.file == str(archive)
+    assert not (tmp_path / "out").exists() and not (tmp_path.parent / "escaped").exists()
+
+
+def test_the_member_count_is_capped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """At most MAX_MEMBERS members (100,000; 50 here), in a tar and in a zip alike."""
+    from cbj_figures import safeio
+
+    monkeypatch.setattr(safeio, "MAX_MEMBERS", 50)
+    tar = _tar_of(tmp_path, [_member(f"pkg/{i}", 0) for i in range(51)])
+    zipped = tmp_path / "members.zip"
+    with zipfile.ZipFile(zipped, "w") as archive:
+        for i in range(51):
+            archive.writestr(f"pkg/{i}", b"")
+    for archive in (tar, zipped):
+        with pytest.raises(safeio.UnsafeInput, match=r"more than 50 members|lists 51 members"):
+            safeio.safe_extract(archive, tmp_path / f"out-{archive.name}")
+    (tmp_path / "fifty").mkdir()
+    safeio.safe_extract(_tar_of(tmp_path / "fifty", [_member(f"pkg/{i}", 0) for i in range(50)]), tmp_path / "ok")
+
+
 @pytest.mark.parametrize("kind", ["zip", "tar.gz", "tar.xz"])
 def test_a_genuine_release_archive_is_compared(kind: str, release: Path, package: Path, tmp_path: Path) -> None:
     """Control: the release itself, as a zip (as built) and as compressed tars, passes the same checks."""

@@ -85,6 +85,16 @@ def refused(mirror: str, error: type[Exception] = DownloadError) -> str:
 # ---------------------------------------------------------------- bounded
 
 
+def test_the_bounds_are_the_ones_the_readme_states() -> None:
+    """60 s plus a second per 64 KiB, at most 15 minutes; 30 s of silence; 2 GiB for a URL without an index."""
+    from cbj_figures.releases import MAX_ZIP
+
+    assert (fetch.MIN_SECONDS, fetch.MIN_RATE, fetch.MAX_SECONDS, fetch.READ_TIMEOUT) == (60, 64 << 10, 900, 30)
+    assert MAX_ZIP == 2 << 30
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "60 s plus a second per 64 KiB" in readme and "15 minutes" in readme and "30 s without a byte" in readme
+
+
 def test_a_trickle_is_stopped_at_the_total_deadline(installed: Path, server: HostileServer, cache: Path) -> None:
     """One byte every 0.5 s never trips the 1.5 s read timeout: only a deadline for the whole download ends it."""
     message = refused(server.url("trickle"))

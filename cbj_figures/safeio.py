@@ -223,8 +223,8 @@ def file_digest(path: Path, algo: str = "sha256") -> tuple[str, int]:
 
 MAX_ARCHIVE = 2 * 2**30  # what an archive may unpack to, all members together
 MAX_MEMBERS = 100_000
-MAX_RATIO = 200  # what an archive may unpack to per byte of its own, all members together (past RATIO_FLOOR) ...
-RATIO_FLOOR = 16 * MiB  # ... a bomb inflates thousands of times; data a few dozen
+MAX_RATIO = 200  # all members together unpack to at most this many times the archive's own size (a bomb ...
+RATIO_FLOOR = 16 * MiB  # ... inflates thousands of times, data a few dozen), or to this much, whatever its size
 MAX_DIRECTORY = 32 * MiB  # a zip's central directory, listed whole by zipfile
 MAX_HEADER = MiB  # a tar member's headers (long names, pax records) and the reader's look-ahead
 _TAR_COMPRESSIONS: dict[bytes, Callable[[IO[bytes]], IO[bytes]]] = {
@@ -232,7 +232,10 @@ _TAR_COMPRESSIONS: dict[bytes, Callable[[IO[bytes]], IO[bytes]]] = {
     b"BZh": bz2.BZ2File,
     b"\xfd7zXZ\x00": lzma.LZMAFile,
 }
-_UNREADABLE = (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError, lzma.LZMAError, zlib.error)
+_UNREADABLE = (  # what zipfile, tarfile and the decompressors raise on damaged or unsupported input
+    tarfile.TarError, zipfile.BadZipFile, EOFError, OSError, lzma.LZMAError, zlib.error, struct.error, ValueError,
+    RuntimeError,  # an encrypted zip member, an unsupported compression method
+)
 
 
 def _member_path(name: str) -> str:

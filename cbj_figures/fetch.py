@@ -131,7 +131,8 @@ class _Deadline:
 
 
 def _stream(url: str, out: IO[bytes], limit: int, deadline: _Deadline, digest: Any) -> tuple[str, int]:
-    """Copy the body of `url` into `out`, hashing it; refused past `limit` bytes or the deadline."""
+    """Copy the body of `url` into `out`, hashing it; refused past `limit` bytes or the deadline (checked as bytes
+    arrive: a server that falls silent is cut by the read timeout, set when the connection opens)."""
     size = 0
     with _reported(url), _opener().open(url, timeout=deadline.timeout(url)) as response:
         announced = response.headers.get("Content-Length", "")

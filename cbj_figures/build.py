@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 
 from cbj_figures import safeio
 from cbj_figures.conventions import is_figure_field
-from cbj_figures.descriptor import check_descriptor, file_digest
+from cbj_figures.descriptor import check_descriptor
 from cbj_figures.frames import arrow_table, typed_frame
 from cbj_figures.package import Package, Resource, open_package, package_files
 from cbj_figures.printed import Unit, declared_units
@@ -165,7 +165,7 @@ def write_release(pkg: Package, tables: dict[str, Table], folder: Path) -> None:
         pq.write_table(table, folder / "parquet" / f"{name}.parquet", compression="zstd", compression_level=9)
     write_duckdb(pkg, tables, arrow, folder / f"{pkg.name}.duckdb")
     files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
-    sums = "".join(f"{file_digest(folder / rel)[0]}  {rel}\n" for rel in files)
+    sums = "".join(f"{safeio.file_digest(folder / rel)[0]}  {rel}\n" for rel in files)
     (folder / SUMS).write_text(sums, encoding="utf-8")
 
 

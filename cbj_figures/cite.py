@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import yaml
 
-from cbj_figures import safeio
+from cbj_figures import loader, releases, safeio
 from cbj_figures.package import Package, open_package
 
 CFF_MESSAGE = "If you use this dataset, please cite it as below."
@@ -44,11 +44,7 @@ class CitationFields:
 
 
 def _root(root: str | Path | None) -> Path:
-    if root is not None:
-        return Path(root)
-    from cbj_figures.loader import data_root
-
-    return data_root()
+    return Path(root) if root is not None else loader.data_root()
 
 
 def cite(
@@ -63,9 +59,11 @@ def cite(
 ) -> str:
     """Cite the package (None), a table ("market_size") or a figure ("company_financials/<figure_id>").
 
-    `version` ("0.1.0", "latest") cites that release of the index, as `load(version=...)` loads it: its
-    own descriptor and rows, so a researcher cites exactly the data they used. `pkg` and `tables` (from
-    read_tables) spare a caller citing many figures of the working package from reading it each time.
+    `version` ("0.1.0", "latest") cites that release of the index under `root`: its own descriptor and rows, so a
+    researcher cites exactly the data they used. The index installed with the toolkit (no `root`) gets the release
+    as `load(version=...)` does, downloading it when needed (`mirror` as there); a repository's own index (a clone,
+    any other `root`) is read offline: a release whose zip it does not keep is an error, never a download. `pkg` and
+    `tables` (from read_tables) spare a caller citing many figures of the working package from reading it each time.
     """
     if style not in ("bibtex", "apa"):
         raise ValueError(f"style must be 'bibtex' or 'apa', not {style!r}")
@@ -75,12 +73,11 @@ def cite(
     pkg = open_package(root)
     if version is None:
         return _cite(pkg, target, style)
-    from cbj_figures.releases import find, open_release
-
-    release = find(version, root)
+    release = releases.find(version, root)
     if release.version == pkg.version:
         return _cite(pkg, target, style, release.url)
-    with open_release(release.version, root, mirror) as (_, folder):
+    installed = root.resolve() == loader.data_root().resolve()
+    with releases.open_release(release.version, root, mirror, download=installed) as (_, folder):
         return _cite(open_package(folder), target, style, release.url)
 
 

@@ -83,7 +83,8 @@ def cmd_rehash(args: argparse.Namespace) -> int:
 
 
 def cmd_record_release(args: argparse.Namespace) -> int:
-    from .releases import FOLDER, INDEX, record
+    from .record import record
+    from .releases import FOLDER, INDEX
 
     r = record(Path(args.package), args.source, replace=args.replace)
     print(f"recorded {r.version}: {FOLDER}/{r.version}/{r.file} ({r.bytes:,} bytes, sha256:{r.sha256})")
@@ -97,7 +98,8 @@ def cmd_versions(args: argparse.Namespace) -> int:
     import json
     from dataclasses import asdict
 
-    from .releases import INDEX, check, read_index, render
+    from .record import check
+    from .releases import INDEX, read_index, render
 
     root = _here_or_installed(args.package, INDEX)
     if args.check:

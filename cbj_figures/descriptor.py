@@ -22,20 +22,9 @@ from cbj_figures.package import Package, Resource
 from cbj_figures.profiles import RemoteReference, official, profile_for, validator
 
 LAYER = "descriptor"
-HASHES = ("md5", "sha1", "sha224", "sha256", "sha384", "sha512")
 _KNOWN_PROFILES = (
     "data-package", "tabular-data-package", "fiscal-data-package", "data-resource", "tabular-data-resource",
 )
-
-
-def file_digest(path: Path, algo: str = "sha256") -> tuple[str, int]:
-    """(hex digest, size in bytes) of a file, read in chunks; the one hashing routine of the toolkit."""
-    digest, size = hashlib.new(algo), 0
-    with Path(path).open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
 
 
 def inlined(pkg: Package) -> dict:
@@ -215,8 +204,8 @@ def _files(pkg: Package) -> list[Finding]:
                 out += _exists(pkg, res)
             continue
         algo = declared[0] if declared else "sha256"
-        if declared and algo not in HASHES:
-            msg = f"hash algorithm {algo!r} is not one of {', '.join(HASHES)}: the hash was not checked"
+        if declared and algo not in safeio.HASHES:
+            msg = f"hash algorithm {algo!r} is not one of {', '.join(safeio.HASHES)}: the hash was not checked"
             out.append(Finding("unsupported", msg, file=pkg.file, field=f"{res.where}.hash", layer=LAYER))
             declared = None
         digest, size = hashlib.new(algo), 0

@@ -22,10 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from cbj_figures import safeio
-from cbj_figures.descriptor import file_digest
 from cbj_figures.findings import Finding
-from cbj_figures.loader import find_package_root
 from cbj_figures.package import Package, Resource, copy_package, open_package
+from cbj_figures.releases import find_package_root, open_archive, open_release, read_index
 from cbj_figures.schema import as_list
 from cbj_figures.tables import read_tables
 
@@ -124,9 +123,8 @@ def diff(old: str | Path, new: str | Path = ".", *, repo: str | Path = ".") -> D
 @contextmanager
 def materialize(version: str | Path, repo: Path) -> Iterator[Path]:
     """A folder holding that version: a folder or zip as it is, a recorded version from the release index
-    (its kept zip, hash checked), a git ref exported with `git archive` (the work tree is untouched)."""
-    from cbj_figures.releases import open_release, read_index
-
+    (its kept zip, hash checked: the repository's own index is read offline), a git ref exported with `git archive`
+    (the work tree is untouched)."""
     path = Path(version)
     if not path.exists() and (repo / path).exists():
         path = repo / path
@@ -138,10 +136,11 @@ def materialize(version: str | Path, repo: Path) -> Iterator[Path]:
         with open_release(str(version), repo) as (_, root):
             yield root
         return
+    if path.is_file():
+        with open_archive(path) as root:
+            yield root
+        return
     with tempfile.TemporaryDirectory(prefix="cbj-figures-diff-") as tmp:
-        if path.is_file():
-            yield find_package_root(safeio.safe_extract(path, Path(tmp) / "release"))
-            return
         try:
             prefix = _git(repo, "rev-parse", "--show-prefix").decode().strip()
             archive = _git(repo, "archive", "--format=tar", f"{version}^{{commit}}")
@@ -190,7 +189,7 @@ def _height(frames: dict, name: str) -> int:
 
 def _digest(pkg: Package, paths: tuple[str, ...]) -> tuple | None:
     try:
-        return tuple(file_digest(safeio.inside(pkg.root, rel))[0] for rel in paths)
+        return tuple(safeio.file_digest(safeio.inside(pkg.root, rel))[0] for rel in paths)
     except (FileNotFoundError, safeio.UnsafeInput):
         return None
 

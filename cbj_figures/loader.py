@@ -5,35 +5,32 @@ descriptor's sha256 (or from `SHA256SUMS`), so a tampered or truncated download 
 release from elsewhere is input like any package: a zip is checked against `known_hash` before
 it is opened, its members before anything is extracted, and every path stays inside it. Only
 `LoadError` (and its subclasses) leaves `load()`. A version asked by number is resolved through the
-release index (`releases.py`) to its zip and sha256.
+release index installed with the toolkit (`releases.py`), the one index a download may follow.
 """
 
 from __future__ import annotations
 
 import importlib.resources
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
-from cbj_figures import safeio
-from cbj_figures.descriptor import HASHES, file_digest
+from cbj_figures import releases, safeio
+from cbj_figures.releases import (
+    DownloadError,
+    IntegrityError,
+    LoadError,
+    UnknownVersionError,
+    VersionMismatchError,
+    find_package_root,
+)
 
+__all__ = [
+    "DownloadError", "IntegrityError", "LoadError", "UnknownTableError", "UnknownVersionError", "VersionMismatchError",
+    "data_root", "load", "open_source", "verify",
+]
 SUMS = "SHA256SUMS"
-MAX_RELEASE = 2 * 2**30  # what a release zip may unpack to
-
-
-class LoadError(ValueError):
-    """The data cannot be loaded as asked."""
-
-
-class IntegrityError(LoadError):
-    """A file differs from the hash the descriptor records for it: it was changed or damaged."""
-
-    def __init__(self, file: str, expected: str, actual: str):
-        super().__init__(f"{file}: {actual} does not match the recorded {expected}; refusing to load it")
-        self.file, self.expected, self.actual = file, expected, actual
 
 
 class UnknownTableError(LoadError, LookupError):
@@ -44,37 +41,12 @@ class UnknownTableError(LoadError, LookupError):
         self.table, self.known = table, known
 
 
-class VersionMismatchError(LoadError):
-    """The package found is not the version asked for."""
-
-
-class UnknownVersionError(VersionMismatchError, LookupError):
-    """The asked version is not in the release index."""
-
-    def __init__(self, version: str, known: list[str]):
-        listed = f"recorded releases: {', '.join(known)}, or 'latest'" if known else "no release is recorded"
-        super().__init__(f"version {version!r} is not a recorded release of this package ({listed})")
-        self.version, self.known = version, known
-
-
-class DownloadError(LoadError):
-    """A release's zip could not be fetched: host unreachable, an HTTP error, not in the mirror."""
-
-
 def data_root() -> Path:
     """The bundled package: `cbj_figures/_data` in an installed wheel, else the source checkout's root."""
     bundled = importlib.resources.files("cbj_figures") / "_data"
     if (bundled / "datapackage.json").is_file():
         return Path(str(bundled))
     return Path(__file__).resolve().parents[1]
-
-
-def _hash(value: str) -> tuple[str, str]:
-    algorithm, _, expected = value.rpartition(":")
-    algorithm = (algorithm or "sha256").lower()
-    if algorithm not in HASHES:
-        raise LoadError(f"hash algorithm {algorithm!r} is not one of {', '.join(HASHES)}")
-    return algorithm, expected.lower()
 
 
 def verify(root: Path, descriptor: dict, *, require_hashes: bool) -> None:
@@ -95,7 +67,7 @@ def verify(root: Path, descriptor: dict, *, require_hashes: bool) -> None:
                 if require_hashes:
                     raise LoadError(f"{rel}: the descriptor records no hash for resource {resource.get('name')!r}")
                 continue
-            _check(root, rel, *_hash(recorded))
+            _check(root, rel, *releases.parse_hash(recorded))
     try:
         sums = safeio.read_inside(root, SUMS).decode("utf-8")
     except FileNotFoundError:
@@ -117,7 +89,7 @@ def _check(root: Path, rel: str, algorithm: str, expected: str) -> None:
         raise IntegrityError(rel, expected, "<missing file>") from None
     except safeio.UnsafeInput as e:
         raise LoadError(f"{rel}: {e.message}") from None
-    actual = file_digest(path, algorithm)[0]
+    actual = safeio.file_digest(path, algorithm)[0]
     if actual != expected:
         raise IntegrityError(rel, f"{algorithm}:{expected}", f"{algorithm}:{actual}")
 
@@ -137,7 +109,7 @@ def open_source(
     if text.startswith(("http://", "https://")):
         if not known_hash:
             raise LoadError("loading from a URL needs its known_hash (sha256 of the zip)")
-        source = _fetch(text, known_hash)
+        source = releases.download_zip(text, known_hash)
     path = Path(source)
     if path.is_dir():
         if known_hash:
@@ -146,63 +118,8 @@ def open_source(
         return
     if not path.is_file():
         raise LoadError(f"{source}: not a release folder, a zip or a URL")
-    if known_hash:
-        algorithm, expected = _hash(known_hash)
-        actual = file_digest(path, algorithm)[0]
-        if actual != expected:
-            raise IntegrityError(str(path), f"{algorithm}:{expected}", f"{algorithm}:{actual}")
-    with tempfile.TemporaryDirectory(prefix="cbj-figures-") as tmp:
-        try:
-            folder = safeio.safe_extract(path, Path(tmp) / "release", max_bytes=MAX_RELEASE)
-        except safeio.UnsafeInput as e:
-            raise LoadError(f"{path}: {e.message}") from None
-        except (OSError, EOFError, ValueError) as e:
-            raise LoadError(f"{path}: not a readable release archive ({e})") from None
-        try:
-            root = find_package_root(folder, version)
-        except LoadError as err:  # name the archive the user gave, not our temporary folder
-            raise type(err)(str(err).replace(str(folder), str(path))) from None
+    with releases.open_archive(path, known_hash, version) as root:
         yield root, True
-
-
-def _fetch(url: str, known_hash: str) -> Path:
-    import pooch
-
-    algorithm, expected = _hash(known_hash)
-    try:
-        fetched = pooch.retrieve(url, known_hash=f"{algorithm}:{expected}", path=pooch.os_cache("cbj-figures"),
-                                 progressbar=False)
-    except ValueError as e:  # pooch: hash mismatch
-        raise IntegrityError(url, f"{algorithm}:{expected}", f"another file ({e})") from None
-    except Exception as e:  # the network, the server
-        raise LoadError(f"{url}: cannot download it ({type(e).__name__}: {e})") from None
-    return Path(fetched)
-
-
-def find_package_root(folder: Path, version: str | None = None) -> Path:
-    """The package in `folder`: itself, or the one shallowest datapackage.json below it (of `version`)."""
-    from cbj_figures.package import PackageError, read_document
-
-    if (folder / "datapackage.json").is_file():
-        return folder
-    found = sorted(folder.rglob("datapackage.json"), key=lambda p: (len(p.parts), str(p)))
-    found = [p for p in found if len(p.parts) == len(found[0].parts)] if found else []
-    if version is not None:
-        versions = {}
-        for p in found:
-            try:
-                doc = read_document(p.parent, p.name)
-            except PackageError as e:
-                raise LoadError(f"{p}: {e}") from None
-            versions[p] = doc.get("version") if isinstance(doc, dict) else None
-        if len(found) == 1 and versions[found[0]] != version:  # one release, of another version
-            raise VersionMismatchError(f"{folder}: package version is {versions[found[0]]}, not the asked {version}")
-        found = [p for p in found if versions[p] == version]
-    if len(found) != 1:
-        what = "no" if not found else "more than one"
-        listed = f": {', '.join(str(p.parent) for p in found)}" if found else ""
-        raise LoadError(f"{folder}: {what} package{f' of version {version}' if version else ''} inside{listed}")
-    return found[0].parent
 
 
 def load(
@@ -216,13 +133,16 @@ def load(
 ) -> Any:
     """One table of the package, typed per its Table Schema.
 
-    `source` is None (the data installed with this package), a release folder, a release zip,
-    or a URL of a release zip (fetched by pooch); `known_hash` (sha256 of the zip) is checked for a
-    zip and a URL. `version`, when given, must equal the package's version: a pin, so analyses
-    fail loudly on other data. Without a `source`, `version` ("0.1.0", or "latest": the newest) is
-    looked up in the release index: the installed data when it is that version, else the release's
-    zip, downloaded once into the user's cache and checked against the index's sha256. `mirror` (or
-    $CBJ_FIGURES_MIRROR), a folder or base URL, replaces the download host.
+    Without a `source`, the data installed with this package; with `version` ("0.1.0", or "latest": the newest),
+    the release of that number in the index installed with this package: the installed data when it is that
+    version, else the release's zip (kept beside the index in a clone, in the user's cache, in `mirror` or
+    $CBJ_FIGURES_MIRROR, a folder or base URL that replaces the download host, else downloaded once from the
+    index's URL), checked against the index's size and sha256.
+
+    `source` is a release folder, a release zip, or the URL of one (downloaded into the cache like a release);
+    `known_hash` (`sha256:<hex>` of the zip) is checked for a zip and needed for a URL. With a `source`,
+    `version` is a pin: the package found must be that version (in a folder of several releases, it picks one),
+    so an analysis fails loudly on other data.
     """
     if engine not in ("pandas", "polars"):
         raise LoadError(f"engine must be 'pandas' or 'polars', not {engine!r}")
@@ -238,9 +158,7 @@ def load(
 
 def _resolve(version: str, mirror: str | Path | None) -> tuple[Path | None, str | None, str]:
     """(source, known_hash, version) of a version asked without a source: the installed data when it is that
-    version (nothing to download), else the release the index names."""
-    from cbj_figures import releases
-
+    version (nothing to download), else the release the index names: the one index a download may follow."""
     root = data_root()
     try:
         installed = safeio.load_json(safeio.read_inside(root, "datapackage.json")).get("version")
@@ -251,10 +169,11 @@ def _resolve(version: str, mirror: str | Path | None) -> tuple[Path | None, str 
     release = releases.find(version, root)
     if release.version == installed:
         return None, None, installed
-    return releases.fetch(release, root, mirror), release.known_hash, release.version
+    return releases.zip_of(release, root, mirror, download=True), release.known_hash, release.version
 
 
 def _load(table: str, engine: str, version: str | None, source: Any, known_hash: str | None) -> Any:
+    # the reading and typing machinery (polars, the Table Schema model) is imported when a table is read
     from cbj_figures.frames import to_pandas, typed_frame
     from cbj_figures.package import PackageError, open_package
     from cbj_figures.tables import read_tables

@@ -9,14 +9,21 @@ so a planted symlink is replaced, never followed.
 
 from __future__ import annotations
 
+import bz2
+import gzip
+import hashlib
 import json
+import lzma
 import os
+import shutil
 import stat
+import struct
 import tarfile
 import tempfile
 import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
@@ -27,9 +34,7 @@ MAX_DESCRIPTOR = 64 * MiB  # a descriptor, schema, rule file or registry
 MAX_DATA = 8 * 2**30  # one data file
 MAX_TEXT = 256 * MiB  # a source text read whole
 MAX_DEPTH = 100  # nesting of JSON and YAML documents
-MAX_ARCHIVE = 2 * 2**30  # the uncompressed size of an archive's members, together
-MAX_MEMBERS = 100_000
-MAX_RATIO = 200  # a member that inflates more than this (and past 10 MiB) is a bomb, not data
+HASHES = ("md5", "sha1", "sha224", "sha256", "sha384", "sha512")  # the algorithms a `hash` may name
 
 
 class UnsafeInput(Exception):
@@ -201,75 +206,212 @@ def load_yaml(text: str, *, file: str | None = None) -> Any:
     return value
 
 
+# ---------------------------------------------------------------- hashes
+
+
+def file_digest(path: Path, algo: str = "sha256") -> tuple[str, int]:
+    """(hex digest, size in bytes) of a file, read in chunks; the one hashing routine of the toolkit."""
+    digest, size = hashlib.new(algo), 0
+    with Path(path).open("rb") as fh:
+        for chunk in iter(lambda: fh.read(MiB), b""):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
 # ---------------------------------------------------------------- archives
+
+MAX_ARCHIVE = 2 * 2**30  # what an archive may unpack to, all members together
+MAX_MEMBERS = 100_000
+MAX_RATIO = 200  # all members together unpack to at most this many times the archive's own size (a bomb ...
+RATIO_FLOOR = 16 * MiB  # ... inflates thousands of times, data a few dozen), or to this much, whatever its size
+MAX_DIRECTORY = 32 * MiB  # a zip's central directory, listed whole by zipfile
+MAX_HEADER = MiB  # a tar member's headers (long names, pax records) and the reader's look-ahead
+_TAR_COMPRESSIONS: dict[bytes, Callable[[IO[bytes]], IO[bytes]]] = {
+    b"\x1f\x8b": lambda raw: gzip.GzipFile(fileobj=raw),
+    b"BZh": bz2.BZ2File,
+    b"\xfd7zXZ\x00": lzma.LZMAFile,
+}
+_UNREADABLE = (  # what zipfile, tarfile and the decompressors raise on damaged or unsupported input
+    tarfile.TarError, zipfile.BadZipFile, EOFError, OSError, lzma.LZMAError, zlib.error, struct.error, ValueError,
+    RuntimeError,  # an encrypted zip member, an unsupported compression method
+)
 
 
 def _member_path(name: str) -> str:
-    """An archive member's path, refused when absolute or escaping."""
-    return relpath(name.rstrip("/"), "archive member")
+    """An archive member's path, refused when absolute or escaping (`./`, the archive's own folder, is itself)."""
+    stripped = name.rstrip("/")
+    return stripped if stripped == "." else relpath(stripped, "archive member")
 
 
 def safe_extract(archive: Path, dest: Path, *, max_bytes: int = MAX_ARCHIVE) -> Path:
-    """Extract `archive` (see `_extract`); a refusal names the archive."""
-    try:
-        return _extract(Path(archive), Path(dest), max_bytes)
-    except UnsafeInput as e:
-        raise UnsafeInput(e.code, e.message, file=e.file or str(archive)) from None
+    """Extract a zip or a tar (plain, gz, bz2 or xz) into the fresh folder `dest`, after checking it as a whole.
 
-
-def _extract(archive: Path, dest: Path, max_bytes: int) -> Path:
-    """Extract a zip or tar into the fresh folder `dest`, after checking every member.
-
-    Refused before anything is written: a member with an absolute or `..` path, a link or special
-    file, more than MAX_MEMBERS members, or more than `max_bytes` uncompressed in total.
+    Refused before anything is written: a member with an absolute or `..` path, a link or special file, more than
+    MAX_MEMBERS members, or more than the budget unpacked, all members together (`max_bytes`, and MAX_RATIO times
+    the archive's own size). Listing stops as soon as the budget is spent, so a member that declares 64 GiB is never
+    decompressed; the bytes actually produced are counted too. A refusal names the archive.
     """
     archive, dest = Path(archive), Path(dest)
     dest.mkdir(parents=True, exist_ok=False)
-    if zipfile.is_zipfile(archive):
-        with zipfile.ZipFile(archive) as zf:
-            infos = zf.infolist()
-            _check_members([(i.filename, i.file_size, i.is_dir() or not _zip_is_link(i)) for i in infos], max_bytes)
-            for i in infos:
-                if i.file_size > 10 * MiB and i.file_size > MAX_RATIO * max(i.compress_size, 1):
-                    raise UnsafeInput("too-large", f"archive member {i.filename!r} inflates {i.compress_size:,} bytes "
-                                      f"to {i.file_size:,}: refused as a zip bomb")
-            for info in infos:
-                target = dest / _member_path(info.filename)
-                if info.is_dir():
-                    target.mkdir(parents=True, exist_ok=True)
-                    continue
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with zf.open(info) as src, open(target, "wb") as out:
-                    copied = 0
-                    for chunk in iter(lambda: src.read(MiB), b""):
-                        copied += len(chunk)
-                        if copied > info.file_size:  # the header lied about the size
-                            raise UnsafeInput("too-large", f"archive member {info.filename!r} is larger than declared")
-                        out.write(chunk)
-                if copied != info.file_size:
-                    raise UnsafeInput("unsafe-path", f"archive member {info.filename!r} is not the size it declares")
-        return dest
-    if tarfile.is_tarfile(archive):
-        with tarfile.open(archive) as tf:
-            members = tf.getmembers()
-            _check_members([(m.name, m.size, m.isfile() or m.isdir()) for m in members], max_bytes)
-            tf.extractall(dest, filter="data")
-        return dest
-    raise UnsafeInput("unsupported", f"{archive.name} is neither a zip nor a tar archive")
+    try:
+        extract = _extract_zip if zipfile.is_zipfile(archive) else _extract_tar
+        extract(archive, dest, _Budget.of(archive, max_bytes))
+    except BaseException as e:
+        shutil.rmtree(dest, ignore_errors=True)  # ours, and fresh: nothing half-extracted stays
+        if isinstance(e, UnsafeInput):
+            raise UnsafeInput(e.code, e.message, file=e.file or str(archive)) from None
+        if isinstance(e, _UNREADABLE):
+            raise UnsafeInput("unsupported", f"not a readable zip or tar archive ({e})", str(archive)) from None
+        raise
+    return dest
+
+
+class _Budget:
+    """What an archive may still unpack to: members and bytes, declared and produced, all members together."""
+
+    def __init__(self, limit: int, why: str):
+        self.limit, self.why, self.declared, self.produced, self.members = limit, why, 0, 0, 0
+
+    @classmethod
+    def of(cls, archive: Path, max_bytes: int) -> _Budget:
+        size = archive.stat().st_size
+        by_ratio = max(RATIO_FLOOR, MAX_RATIO * size)
+        if by_ratio < max_bytes:
+            return cls(by_ratio, f"too many for its own {size:,}: refused as a bomb")
+        return cls(max_bytes, "the limit: refused")
+
+    def member(self, name: str, size: int, regular: bool) -> str:
+        """Count a member as listed: its path (returned), kind and declared size; refused past the budget."""
+        self.members += 1
+        if self.members > MAX_MEMBERS:
+            raise UnsafeInput("too-large", f"the archive has more than {MAX_MEMBERS:,} members")
+        rel = _member_path(name)
+        if not regular:
+            raise UnsafeInput("unsafe-path", f"archive member {name!r} is a link or special file")
+        self.declared += size
+        self._within(self.declared, "declares")
+        return rel
+
+    def produced_bytes(self, count: int) -> None:
+        self.produced += count
+        self._within(self.produced, "unpacks to")
+
+    def _within(self, total: int, verb: str) -> None:
+        if total > self.limit:
+            raise UnsafeInput("too-large", f"the archive {verb} more than {self.limit:,} bytes, {self.why}")
+
+
+def _extract_zip(archive: Path, dest: Path, budget: _Budget) -> None:
+    """The central directory's declared sizes are checked first, then each member is held to its own."""
+    entries, directory = _zip_directory(archive)
+    if entries > MAX_MEMBERS or directory > MAX_DIRECTORY:
+        raise UnsafeInput("too-large", f"the archive lists {entries:,} members in {directory:,} bytes; the limits "
+                          f"are {MAX_MEMBERS:,} members and {MAX_DIRECTORY:,} bytes")
+    with zipfile.ZipFile(archive) as zf:
+        infos = zf.infolist()
+        rels = [budget.member(i.filename, i.file_size, i.is_dir() or not _zip_is_link(i)) for i in infos]
+        for info, rel in zip(infos, rels, strict=True):
+            if info.is_dir():
+                (dest / rel).mkdir(parents=True, exist_ok=True)
+                continue
+            with zf.open(info) as src:
+                copied = _write_member(src, dest / rel, info.file_size, budget, info.filename)
+            if copied != info.file_size:
+                raise UnsafeInput("unsafe-path", f"archive member {info.filename!r} is not the size it declares")
+
+
+def _zip_directory(archive: Path) -> tuple[int, int]:
+    """(members, bytes) of a zip's central directory, from its end records: what listing it costs."""
+    with open(archive, "rb") as fh:
+        size = fh.seek(0, os.SEEK_END)
+        fh.seek(max(0, size - (22 + 65535 + 20)))
+        tail = fh.read()
+        at = tail.rfind(b"PK\x05\x06")
+        if at < 0 or len(tail) < at + 22:
+            raise zipfile.BadZipFile("no end of central directory")
+        entries, directory = struct.unpack("<HI", tail[at + 10: at + 16])
+        if at >= 20 and tail[at - 20: at - 16] == b"PK\x06\x07":  # zip64: the counts are in its own end record
+            fh.seek(struct.unpack("<Q", tail[at - 12: at - 4])[0])
+            record = fh.read(56)
+            if record[:4] == b"PK\x06\x06":
+                entries, directory = struct.unpack("<QQ", record[32:48])
+    return entries, directory
 
 
 def _zip_is_link(info: zipfile.ZipInfo) -> bool:
     return stat.S_ISLNK(info.external_attr >> 16)
 
 
-def _check_members(members: list[tuple[str, int, bool]], max_bytes: int) -> None:
-    if len(members) > MAX_MEMBERS:
-        raise UnsafeInput("too-large", f"the archive has {len(members):,} members; the limit is {MAX_MEMBERS:,}")
-    total = 0
-    for name, size, regular in members:
-        _member_path(name)
-        if not regular:
-            raise UnsafeInput("unsafe-path", f"archive member {name!r} is a link or special file")
-        total += size
-    if total > max_bytes:
-        raise UnsafeInput("too-large", f"the archive unpacks to {total:,} bytes; the limit is {max_bytes:,}")
+def _extract_tar(archive: Path, dest: Path, budget: _Budget) -> None:
+    """Listed once, lazily, with every member checked as it comes; then read again and written."""
+    listed = []
+    with _tar_members(archive) as (_, members):
+        for member in members:
+            rel = budget.member(member.name, member.size, member.isfile() or member.isdir())
+            listed.append((member.name, member.size, rel))
+    with _tar_members(archive) as (tar, members):
+        for i, member in enumerate(members):
+            if i >= len(listed) or listed[i][:2] != (member.name, member.size):
+                raise UnsafeInput("unsafe-path", "the archive changed while it was read")
+            target = dest / listed[i][2]
+            if member.isdir():
+                target.mkdir(parents=True, exist_ok=True)
+            else:
+                _write_member(tar.extractfile(member), target, member.size, budget, member.name)
+
+
+@contextmanager
+def _tar_members(archive: Path) -> Iterator[tuple[tarfile.TarFile, Iterator[tarfile.TarInfo]]]:
+    """The tar and its members, read as a stream (decompressed on the way) through an `_Allowance`."""
+    with open(archive, "rb") as raw:
+        head = raw.read(6)
+        raw.seek(0)
+        opener = next((o for magic, o in _TAR_COMPRESSIONS.items() if head.startswith(magic)), None)
+        with opener(raw) if opener else nullcontext(raw) as stream:
+            allowance = _Allowance(stream)
+            with tarfile.open(fileobj=allowance, mode="r|") as tar:  # reads the first header
+                yield tar, _lazily(tar, allowance)
+
+
+def _lazily(tar: tarfile.TarFile, allowance: _Allowance) -> Iterator[tarfile.TarInfo]:
+    """Each header read only once the members before it are accepted, each member's data only once it is."""
+    while (member := tar.next()) is not None:
+        allowance.allow(member.size + tarfile.BLOCKSIZE + MAX_HEADER)  # its data, its padding, the next header
+        yield member
+
+
+class _Allowance:
+    """A (decompressed) stream that is never read past what the members accepted so far allow."""
+
+    def __init__(self, stream: IO[bytes]):
+        self.stream, self.consumed, self.allowed = stream, 0, MAX_HEADER
+
+    def allow(self, more: int) -> None:
+        self.allowed = self.consumed + more
+
+    def read(self, size: int = -1) -> bytes:
+        room = self.allowed - self.consumed
+        data = self.stream.read(room + 1 if size < 0 else min(size, room + 1))
+        self.consumed += len(data)
+        if self.consumed > self.allowed:
+            raise UnsafeInput("too-large", "the archive holds more than its members declare; refused as a bomb")
+        return data
+
+
+def _write_member(src: IO[bytes], target: Path, declared: int, budget: _Budget, name: str) -> int:
+    """Copy one member into a new file, refused as soon as it is larger than declared or the budget is spent."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    copied = 0
+    try:
+        out = open(target, "xb")  # noqa: SIM115 (closed below; a member named twice is refused, never overwritten)
+    except FileExistsError:
+        raise UnsafeInput("unsafe-path", f"archive member {name!r} appears twice") from None
+    with out:
+        for chunk in iter(lambda: src.read(MiB), b""):
+            copied += len(chunk)
+            if copied > declared:  # the header lied about the size
+                raise UnsafeInput("too-large", f"archive member {name!r} is larger than declared")
+            budget.produced_bytes(len(chunk))
+            out.write(chunk)
+    return copied

@@ -17,10 +17,10 @@ import pytest
 
 from cbj_figures.build import BuildError, build, rehash
 from cbj_figures.conventions import is_figure_field
-from cbj_figures.descriptor import file_digest
 from cbj_figures.loader import verify
 from cbj_figures.package import copy_package
 from cbj_figures.registry import REGISTRY
+from cbj_figures.safeio import file_digest
 
 build_module = importlib.import_module("cbj_figures.build")  # the module, even if the package re-exports build()
 REPO = Path(__file__).resolve().parents[1]

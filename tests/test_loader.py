@@ -16,7 +16,6 @@ import polars as pl
 import pytest
 
 from cbj_figures.build import build
-from cbj_figures.descriptor import file_digest
 from cbj_figures.frames import to_pandas
 from cbj_figures.loader import (
     IntegrityError,
@@ -27,6 +26,7 @@ from cbj_figures.loader import (
     load,
 )
 from cbj_figures.package import copy_package
+from cbj_figures.safeio import file_digest
 from cbj_figures.schema import parse_schema
 
 REPO = Path(__file__).resolve().parents[1]
@@ -155,7 +155,7 @@ def test_a_release_without_hashes_is_refused(release_copy: Path) -> None:
 
 @pytest.fixture
 def served(release: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
-    """The dist folder over HTTP on the loopback interface; pooch's cache in a temp folder."""
+    """The dist folder over HTTP on the loopback interface; the download cache in a temp folder."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(release.parent))
     handler.log_message = lambda *args: None  # type: ignore[method-assign]
@@ -181,10 +181,11 @@ def test_known_hash_of_a_local_zip_is_checked(release: Path) -> None:
         load("market_size", source=release, known_hash=f"sha256:{digest}")
 
 
-def test_url_is_fetched_with_pooch_and_checked(served: str, release: Path) -> None:
+def test_url_is_downloaded_into_the_cache_and_checked(served: str, release: Path, tmp_path: Path) -> None:
     digest = file_digest(release.parent / f"{release.name}.zip")[0]
     df = load("market_size", source=served, known_hash=f"sha256:{digest}")
     assert len(df) == len(load("market_size"))
+    assert [p.name for p in (tmp_path / "cache" / "cbj-figures").iterdir()] == [f"sha256-{digest}.zip"]
     with pytest.raises(LoadError, match="known_hash"):
         load("market_size", source=served)
 

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from cbj_figures.descriptor import check_descriptor, file_digest
+from cbj_figures.descriptor import check_descriptor
 from cbj_figures.package import open_package
 from cbj_figures.provenance import ArticleText, check_provenance, locate_quote
+from cbj_figures.safeio import file_digest
 from cbj_figures.tables import read_tables
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,30 +13,23 @@ import json
 import re
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
+from hostile.hostile_http import serving
 
-from cbj_figures import loader, safeio
+from cbj_figures import fetch, loader, safeio
 from cbj_figures.build import EXTRAS, build, rehash
 from cbj_figures.cli import main
-from cbj_figures.descriptor import file_digest
 from cbj_figures.loader import DownloadError, IntegrityError, LoadError, UnknownVersionError, load
-from cbj_figures.releases import (
-    INDEX,
-    MIRROR_ENV,
-    Release,
-    ReleaseError,
-    changelog_entry,
-    check,
-    download_url,
-    read_index,
-    record,
-    write_index,
-)
+from cbj_figures.record import ReleaseError, changelog_entry, check, download_url, record, write_index
+from cbj_figures.releases import INDEX, MIRROR_ENV, Release, read_index
+from cbj_figures.safeio import file_digest
 
 REPO = Path(__file__).resolve().parents[1]
 DESCRIPTOR = json.loads((REPO / "datapackage.json").read_text(encoding="utf-8"))
@@ -100,6 +93,44 @@ def test_each_version_loads_with_its_own_values() -> None:
     assert len(load("company_ranks", version=VERSION)) == 1
 
 
+# ---------------------------------------------------------------- the modules
+
+
+RELEASE_MODULES = ("safeio", "fetch", "releases", "loader", "diff", "record", "cite")
+ALLOWED = {  # who may import whom, among the release modules (docs/DESIGN.md draws it)
+    "safeio": set(), "fetch": {"safeio"}, "releases": {"safeio", "fetch"}, "loader": {"safeio", "releases"},
+    "diff": {"safeio", "releases"}, "record": {"safeio", "releases", "diff"}, "cite": {"safeio", "releases", "loader"},
+}
+
+
+def _imports(module: str) -> set[str]:
+    """The cbj_figures modules `module` imports, at module level or inside a function."""
+    import ast
+
+    tree = ast.parse((REPO / "cbj_figures" / f"{module}.py").read_text(encoding="utf-8"))
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "cbj_figures":
+            out |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("cbj_figures."):
+            out.add(node.module.split(".")[1])
+        elif isinstance(node, ast.Import):
+            out |= {a.name.split(".")[1] for a in node.names if a.name.startswith("cbj_figures.")}
+    return out & set(RELEASE_MODULES)
+
+
+def test_the_release_modules_import_in_one_direction() -> None:
+    assert {m: _imports(m) for m in RELEASE_MODULES} == ALLOWED
+
+
+def test_importing_the_loader_imports_no_validator() -> None:
+    """`load` of the installed data needs the index and the loader, not the validator's schema model."""
+    code = "import sys, cbj_figures.loader; print(sorted(m for m in sys.modules if m.startswith('cbj_figures')))"
+    out = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, check=True).stdout
+    assert json.loads(out.replace("'", '"')) == ["cbj_figures", "cbj_figures.fetch", "cbj_figures.loader",
+                                                  "cbj_figures.releases", "cbj_figures.safeio"]
+
+
 # ---------------------------------------------------------------- over HTTP
 
 
@@ -146,7 +177,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
 
 @pytest.fixture
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The user's cache (pooch.os_cache follows XDG_CACHE_HOME); no mirror from the environment."""
+    """The user's cache (fetch.cache_dir follows XDG_CACHE_HOME); no mirror from the environment."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.delenv(MIRROR_ENV, raising=False)
     return tmp_path / "cache" / "cbj-figures"
@@ -264,6 +295,28 @@ def test_an_unreachable_host_and_a_missing_file_are_named(installed: Path, serve
         load("company_financials", version=FIRST, mirror=f"http://127.0.0.1:{closed}")
     with pytest.raises(DownloadError, match=rf"release {FIRST}: .*/nowhere/{FIRST}/.* answered HTTP 404"):
         load("company_financials", version=FIRST, mirror=f"{server.base}/nowhere")
+
+
+def test_a_zenodo_doi_is_resolved_and_its_file_downloaded(installed: Path, cache: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """`doi:<DOI>/<file>` (the URL once the descriptor's id is a DOI): doi.org leads to the Zenodo record, whose
+    file is downloaded like any release, bounded and checked."""
+    release = read_index(REPO)[0]
+    record_file = f"4242/files/{release.file}?download=1"
+    files = {"4242": b"<html>the record's page</html>", record_file: kept(release).read_bytes()}
+    with serving(files) as zenodo, serving(elsewhere=zenodo.base) as resolver:
+        monkeypatch.setattr(fetch, "DOI_RESOLVER", resolver.url("doi") + "/")
+        monkeypatch.setattr(fetch, "ZENODO", zenodo.base)
+        write_index(installed, [replace(release, url=f"doi:10.5281/zenodo.4242/{release.file}")], NAME)
+        assert period(load("company_financials", version=FIRST)) == "2024-12-31"
+        assert resolver.requests == ["/doi/10.5281/zenodo.4242"]
+        assert zenodo.requests == ["/records/4242", f"/records/{record_file}"]
+        write_index(installed, [replace(release, version="0.0.9", url=f"doi:10.1234/other.4242/{release.file}")],
+                    NAME)
+        monkeypatch.setattr(fetch, "ZENODO", "https://zenodo.org")  # the DOI now leads elsewhere
+        shutil.rmtree(cache)
+        with pytest.raises(DownloadError, match="not a Zenodo record; only Zenodo DOIs are resolved"):
+            load("company_financials", version="0.0.9")
 
 
 # ---------------------------------------------------------------- recording

@@ -13,8 +13,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cbj_figures.cli import main
-from cbj_figures.descriptor import file_digest, json_lines
+from cbj_figures.descriptor import json_lines
 from cbj_figures.render import render
+from cbj_figures.safeio import file_digest
 from cbj_figures.validate import Options, validate
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -121,7 +121,7 @@ class Downloads:
 
 def _downloads(root: Path, site: Path) -> Downloads:
     from cbj_figures.build import SUMS, BuildError, build
-    from cbj_figures.descriptor import file_digest
+    from cbj_figures.safeio import file_digest
 
     try:
         folder = build(root, site / "downloads")

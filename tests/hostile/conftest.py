@@ -463,8 +463,10 @@ try:
     frame = load(**json.loads(sys.argv[1]))
     print(json.dumps({"ok": True, "rows": len(frame)}))
 except BaseException as err:
+    from cbj_figures.loader import LoadError
     mro = [c.__module__ + "." + c.__qualname__ for c in type(err).__mro__]
-    print(json.dumps({"ok": False, "type": type(err).__name__, "mro": mro, "message": str(err)[:2000]}))
+    print(json.dumps({"ok": False, "type": type(err).__name__, "mro": mro, "message": str(err)[:2000],
+                      "load_error": isinstance(err, LoadError)}))
 """
 
 
@@ -476,8 +478,6 @@ def run_load(runner: Runner, timeout: float = BOUND, **kwargs: object) -> tuple[
     return (json.loads(lines[-1]) if lines else None), result
 
 
-LOAD_ERROR = "cbj_figures.loader.LoadError"
-
-
 def is_load_error(outcome: dict | None) -> bool:
-    return bool(outcome) and not outcome["ok"] and LOAD_ERROR in outcome["mro"]
+    """A `cbj_figures.loader.LoadError` (the class may be defined below the loader, which exports it)."""
+    return bool(outcome) and not outcome["ok"] and outcome["load_error"]

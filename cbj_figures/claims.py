@@ -57,8 +57,8 @@ class Referenced:
         self.sources = sources
 
     def kind(self, rid: str) -> str | None:
-        row = self.rows.get(rid)
-        return str(row[self.named.kind]) if row and self.named and self.named.kind and row.get(self.named.kind) else None
+        row, field = self.rows.get(rid), self.named.kind if self.named else None
+        return str(row[field]) if row and field and row.get(field) is not None else None
 
     def names(self, rid: str, article_id: str | None) -> list[str]:
         """Its names, and its aliases where the row is read in the article that names it."""
@@ -177,7 +177,8 @@ class ClaimChecker:
         marker = next((m for m in c.forecast_markers if m in text.quote[: text.figure_at]), None)
         period = row.get(c.period) if c.period else None
         span = date_span(str(period)) if period else None
-        pub = self.sources.published(str(row.get(self.ev.source))) if self.ev.source and row.get(self.ev.source) else None
+        sid = row.get(self.ev.source) if self.ev.source else None
+        pub = self.sources.published(str(sid)) if sid else None
         published = date_span(pub) if pub else None
         after = bool(span and published and span[0] > published[1])
         if after and not flag:
@@ -201,7 +202,8 @@ class ClaimChecker:
         c = self.ev.claims
         if not (c.spans and c.metric and c.metric in t.frame.columns and row.get(c.metric)):
             return
-        metric, base, period = str(row[c.metric]), row.get(c.base) if c.base else None, row.get(c.period) if c.period else None
+        metric = str(row[c.metric])
+        base, period = (row.get(c.base) if c.base else None), (row.get(c.period) if c.period else None)
         field = c.base or c.metric
         if metric not in c.spans:
             bad("metric-span", f"{c.metric} {metric!r} declares no span (conventions.claims.spans), so its periods "

@@ -93,6 +93,10 @@ class SourceFields:
         value = row.get(name) if isinstance(name, str) else None
         return "" if value is None else str(value)
 
+    def titles(self, row: dict) -> list[str]:
+        """Its titles present, in declared order."""
+        return [str(row[n]) for n in self.title if row.get(n)]
+
 
 @dataclass(frozen=True)
 class NamedTable:
@@ -241,10 +245,15 @@ class Evidence:
                    SourceFields.of(citation.get("sources")), publishers, Claims.of(pkg.declared("claims")), named,
                    references, tuple(_untabulated(pkg.declared("untabulated"))))
 
-    def names_of(self, resource: str, row: dict) -> list[str]:
-        """How a row of `resource` is printed (its declared names), for a reader: the names without aliases."""
-        table = self.named.get(resource)
-        return table.printed_names(row, aliases=False) if table else []
+    def display_names(self, resource: str, row: dict) -> list[str]:
+        """How a row of `resource` reads for a reader: its declared names (no aliases), its publisher names, its
+        titles, as the package declares them (the site shows a coded cell so)."""
+        fields = [*(self.named[resource].names if resource in self.named else ())]
+        if self.publishers and self.publishers.resource == resource:
+            fields += self.publishers.names
+        if self.sources and self.sources.resource == resource:
+            fields += self.sources.title
+        return list(dict.fromkeys(str(row[f]) for f in fields if row.get(f)))
 
     def evidence_fields(self) -> tuple[str, ...]:
         """The declared fields of a row's evidence and claims beside its figure (for the `figures` view)."""

@@ -106,9 +106,9 @@ CODES: dict[str, Code] = _codes(
     Code("verbatim-not-in-source", "Verbatim not in source", "A field marked verbatim does not occur in the text."),
     # -- conventions: what a row says about its figure
     Code("forecast-flag", "Forecast flag", "The figure is a forecast by its period (after its source's "
-         "publication) or by its wording (a forecast marker the package declares, 预计, 据预测, 有望, before the figure "
-         "in its quote), but it is not flagged as one; or it is flagged with neither, or its period ended before "
-         "the publication."),
+         "publication) or by its wording (a forecast marker the package declares, 预计, 据预测, 有望, before the "
+         "figure in its quote), but it is not flagged as one; or it is flagged with neither, or its period ended "
+         "before the publication."),
     Code("period-not-in-quote", "Period not in quote", "A stored date or period is not readable from the quote "
          "at its precision, and the row does not flag it inferred with a reason."),
     Code("attribution-missing", "Attribution missing", "The quote or its paragraph attributes the figure to a "

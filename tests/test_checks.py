@@ -17,15 +17,17 @@ from hypothesis import strategies as st
 
 from cbj_figures import printed
 from cbj_figures.checks import KINDS, load_rules, run_checks
+from cbj_figures.evidence import Claims
 from cbj_figures.package import Resource, open_package
 from cbj_figures.schema import parse_schema
 from cbj_figures.tables import Table, read_tables
 
 ROOT = Path(__file__).resolve().parents[1]
 # The units our package declares (datapackage.json, conventions.units): the hand-made figures print in them.
-UNITS = printed.declared_units(
-    json.loads((ROOT / "datapackage.json").read_text(encoding="utf-8"))["conventions"]["units"]
-)
+CONVENTIONS = json.loads((ROOT / "datapackage.json").read_text(encoding="utf-8"))["conventions"]
+UNITS = printed.declared_units(CONVENTIONS["units"])
+# The fields our package declares for figure ids and periods (conventions.claims), and the spans of its metrics.
+CLAIMS = Claims.of(CONVENTIONS["claims"])
 
 
 def parse(text: str, qualifier: str, unit: str) -> printed.PrintedFigure:
@@ -128,8 +130,8 @@ def run(tmp_path: Path, tables, text: str, name: str = "rules.yaml"):
     folder = tmp_path / "checks"
     folder.mkdir(exist_ok=True)
     (folder / name).write_text(textwrap.dedent(text), encoding="utf-8")
-    rules, load_findings = load_rules(tmp_path, tables, units=UNITS)
-    findings, recs = run_checks(rules, tables, UNITS)
+    rules, load_findings = load_rules(tmp_path, tables, units=UNITS, claims=CLAIMS)
+    findings, recs = run_checks(rules, tables, UNITS, CLAIMS)
     return load_findings, findings, recs
 
 
@@ -303,7 +305,7 @@ def test_cagr_years_must_agree_with_the_figures_periods(tmp_path, tables):
     body = KIND_CASES["cagr"][0].replace("pct/cagr", "pct/cagr-wrong-period")
     load_findings, _, _ = run(tmp_path, tables, "rules:\n" + textwrap.indent(textwrap.dedent(body), "  "))
     (f,) = load_findings
-    assert "disagree on the CAGR period" in f.message and f.line == 3
+    assert "disagree on the CAGR's years" in f.message and f.line == 3
 
 
 def test_count_ops_and_cross_table_counts(tmp_path, tables):
@@ -463,7 +465,7 @@ def test_bad_waivers(tmp_path, tables, waiver, message):
             5,
             "table 'deals' has no field 'lessor'",
         ),
-        ("rules:\n  - id: a\n    kind: sum\n    parts: [deals/a]\n    total: 1\n", 4, "has no figure_id column"),
+        ("rules:\n  - id: a\n    kind: sum\n    parts: [deals/a]\n    total: 1\n", 4, "has no figure id (conventions.claims.id)"),
         (
             "rules:\n  - id: a\n    kind: sum\n    parts: [1]\n    total: 1\n    tolerance: 0.01\n",
             6,
@@ -527,7 +529,7 @@ def test_unevaluable_rule_is_a_finding_not_a_traceback(tmp_path, tables):
 
 
 def test_no_checks_folder_means_no_rules(tmp_path, tables):
-    assert load_rules(tmp_path, tables, units=UNITS) == ([], [])
+    assert load_rules(tmp_path, tables, units=UNITS, claims=CLAIMS) == ([], [])
 
 
 # ------------------------------------------------------------------ the real rules on the real data
@@ -649,8 +651,8 @@ def check_package(root: Path):
     pkg = open_package(root)
     tables, table_findings = read_tables(pkg)
     assert not table_findings
-    rules, load_findings = load_rules(root, tables, units=UNITS)
-    findings, recs = run_checks(rules, tables, UNITS)
+    rules, load_findings = load_rules(root, tables, units=UNITS, claims=CLAIMS)
+    findings, recs = run_checks(rules, tables, UNITS, CLAIMS)
     return rules, load_findings, findings, recs
 
 
@@ -775,10 +777,10 @@ def test_any_rule_shape_gives_findings_never_a_traceback(tmp_path, tables, data,
     folder = tmp_path / "checks"
     folder.mkdir(exist_ok=True)
     (folder / "fuzz.yaml").write_text(yaml.safe_dump({"rules": [rule]}, allow_unicode=True), encoding="utf-8")
-    rules, findings = load_rules(tmp_path, tables, units=UNITS)
+    rules, findings = load_rules(tmp_path, tables, units=UNITS, claims=CLAIMS)
     assert all(f.file == "checks/fuzz.yaml" for f in findings)
     assert len(rules) + len(findings) >= 1
-    run_checks(rules, tables, UNITS)
+    run_checks(rules, tables, UNITS, CLAIMS)
 
 
 # ------------------------------------------------------------------ group_sum (whole long tables)

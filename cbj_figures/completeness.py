@@ -58,7 +58,7 @@ def number_pattern(units: dict[str, Unit]) -> re.Pattern | None:
     number = rf"{numeral}(?:\s*(?:{separator})\s*{numeral})?(?:{suffix})?"
     ordinal = rf"(?P<ordinal>第{numeral}(?:{alternatives(ordinals)})?)" if ordinals or any(
         u.ordinal for u in units.values()) else "(?P<ordinal>(?!))"
-    return re.compile(rf"{ordinal}|{number}(?P<unit>{alternatives(endings)})")
+    return re.compile(rf"{ordinal}|{number}\s*(?P<unit>{alternatives(endings)})")
 
 
 def numbers_in(text: str, pattern: re.Pattern) -> list[Number]:
@@ -69,14 +69,25 @@ def numbers_in(text: str, pattern: re.Pattern) -> list[Number]:
     return out
 
 
+DateKey = tuple[int | None, ...]  # (year,), (year or None, month), (year or None, month, day)
+
+
 class Ledger:
     """What accounts for the numbers of each article: the places of printed figures, the stated dates."""
 
     def __init__(self) -> None:
         self.places: dict[str, list[tuple[int, int]]] = {}  # article id -> spans of accounted printings
-        self.years: set[int] = set()
-        self.months: set[int] = set()
-        self.days: set[tuple[int, int]] = set()
+        self.dates: set[DateKey] = set()  # what rows state: a month with its year only where both are printed
+
+    def state(self, year: int | None, month: int | None, day: tuple[int, int] | None, value: str) -> None:
+        """Record the parts of a row's date its quote prints."""
+        parts = [int(p) for p in value.split("-")]
+        if year:
+            self.dates.add((year,))
+        if month:
+            self.dates |= {(None, month)} | ({(year, month)} if year else set())
+        if day:
+            self.dates |= {(None, *day)} | ({(parts[0], *day)} if year else set())
 
     def place(self, article: str, at: int, quote: str, printed: str) -> bool:
         inner = quote.find(printed)
@@ -88,19 +99,19 @@ class Ledger:
     def holds(self, article: str, start: int, end: int) -> bool:
         return any(a <= start and end <= b for a, b in self.places.get(article, ()))
 
-    def dated(self, d: DateSpan) -> bool:
+    def dated(self, d: DateSpan, year: int | None) -> bool:
+        """A printed date part, with the year printed right before it (or None), is one a row states."""
         if d.part == "year":
-            return d.year in self.years
-        if d.part == "month":
-            return d.month in self.months
-        return (d.month, d.day) in self.days
+            return (d.year,) in self.dates
+        return ((year, d.month) if d.part == "month" else (year, d.month, d.day)) in self.dates
 
 
 def check_completeness(pkg: Package, ev: Evidence, sources: Sources, tables: dict) -> list[Finding]:
     units = declared_units(pkg.declared("units"))
     pattern = number_pattern(units)
     reader = DateReader(ev.claims.dates)
-    if pattern is None or not ev.quote or not ev.source or sources.fields is None:
+    promised = pkg.declared("untabulated") is not None  # by declaring what it leaves out (an empty list: nothing)
+    if pattern is None or not (promised and ev.quote and ev.source and sources.fields):
         return []
     ledger, out = Ledger(), []
     for t in tables.values():
@@ -118,10 +129,7 @@ def check_completeness(pkg: Package, ev: Evidence, sources: Sources, tables: dic
                         ledger.place(sources.article_key(str(sid)), at, quote, str(row[f.get("printed")]))
             for name in dates:
                 if quote and row.get(name) and date_span(str(row[name])) and reader.declared:
-                    year, month, day = reader.stated(quote, str(row[name]))
-                    ledger.years |= {year} if year else set()
-                    ledger.months |= {month} if month else set()
-                    ledger.days |= {day} if day else set()
+                    ledger.state(*reader.stated(quote, str(row[name])), str(row[name]))
     out += _untabulated(pkg, ev, sources, ledger)
     for sid, row in sources.rows.items():
         if not sources.has_text(row):
@@ -152,8 +160,9 @@ def _unaccounted(art: ArticleText, sid: str, path: str | None, pattern: re.Patte
                  ledger: Ledger) -> list[Finding]:
     out = []
     dates = reader.printed(art.joined).spans if reader.declared else ()
+    years = {d.end: d.year for d in dates if d.part == "year"}  # a year printed right before a month or day
     for d in dates:
-        if not ledger.dated(d) and not ledger.holds(sid, d.start, d.end):
+        if not ledger.dated(d, years.get(d.start)) and not ledger.holds(sid, d.start, d.end):
             shown = art.joined[d.start : d.end]
             out.append(Finding("unaccounted-number", f"the article prints the date {shown!r} (its {d.part}), which no "
                                "row states and conventions.untabulated does not list", file=path,

@@ -64,7 +64,7 @@ class SourceFields:
 
     resource: str
     id: str
-    reported_in: str | None = None  # the source (an article) that reports this one
+    reporter: str | None = None  # the field naming the source (an article) that reports this one
     text: str | None = None  # an article's text resource
     line_start: str | None = None  # its first and last line in that text
     line_end: str | None = None
@@ -362,7 +362,7 @@ class Sources:
         """The source, then the article that reported it, and so on (a loop stops the chain)."""
         out: list[dict] = []
         sid, seen = source_id, set()
-        reported = self.fields.reported_in if self.fields else None
+        reported = self.fields.reporter if self.fields else None
         while sid and sid in self.rows and sid not in seen:
             seen.add(sid)
             out.append(self.rows[sid])
@@ -412,11 +412,11 @@ class Sources:
             if f.role(row, "text"):
                 break
             seen.append(sid)
-            nxt = f.role(row, "reported_in")
+            nxt = f.role(row, "reporter")
             if not nxt:
-                return None, f"source {sid!r} has neither a {f.text} nor {f.reported_in}"
+                return None, f"source {sid!r} has neither a {f.text} nor {f.reporter}"
             if nxt in seen:
-                return None, f"{f.reported_in} of {source_id!r} loops ({' -> '.join([*seen, nxt])})"
+                return None, f"{f.reporter} of {source_id!r} loops ({' -> '.join([*seen, nxt])})"
             sid = nxt
         if sid in self.articles:
             self.keys[source_id] = sid

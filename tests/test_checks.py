@@ -465,7 +465,8 @@ def test_bad_waivers(tmp_path, tables, waiver, message):
             5,
             "table 'deals' has no field 'lessor'",
         ),
-        ("rules:\n  - id: a\n    kind: sum\n    parts: [deals/a]\n    total: 1\n", 4, "has no figure id (conventions.claims.id)"),
+        ("rules:\n  - id: a\n    kind: sum\n    parts: [deals/a]\n    total: 1\n", 4,
+         "has no figure id (conventions.claims.id)"),
         (
             "rules:\n  - id: a\n    kind: sum\n    parts: [1]\n    total: 1\n    tolerance: 0.01\n",
             6,

@@ -110,5 +110,6 @@ def test_a_hard_coded_name_would_be_found(tmp_path):
     (tmp_path / "cbj_figures" / "probe.py").write_text(
         'TABLE, FIELD = "company_financials", "segment"\nROW = {"entity_id": "jiliu_technology"}\n', encoding="utf-8")
     ours = names_of_ours()
-    found = [text for text, *_ in literals(tmp_path / "cbj_figures") if text in ours and text not in toolkit_vocabulary()]
+    vocabulary = toolkit_vocabulary()
+    found = [text for text, *_ in literals(tmp_path / "cbj_figures") if text in ours and text not in vocabulary]
     assert found == ["company_financials", "segment", "entity_id", "jiliu_technology"]

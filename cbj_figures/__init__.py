@@ -5,7 +5,7 @@
 """
 
 __all__ = ["load"]
-__version__ = "1.1.0"
+__version__ = "2.0.0"
 
 
 def __getattr__(name: str):

@@ -226,7 +226,7 @@ def write_duckdb(pkg: Package, tables: dict[str, Table], arrow: dict[str, pa.Tab
             raise BuildError(str(e)) from None
         for view in views:
             _create_view(con, tables, view)
-        _figures_view(con, tables, arrow)
+        _figures_view(con, tables, arrow, figure_columns(pkg, tables))
         con.execute("CHECKPOINT")
     finally:
         con.close()
@@ -388,11 +388,19 @@ def _create_view(con: Any, tables: dict[str, Table], view: View) -> None:
         con.execute(f"COMMENT ON VIEW {ident(view.name)} IS {literal(view.description)}")
 
 
-FIGURE_COLUMNS = ("entity_id", "metric", "segment", "market_id", "base_period", "period", "is_forecast",
-                  "inferred", "attributed_to", "source_id", "quote")
+def figure_columns(pkg: Package, tables: dict[str, Table]) -> tuple[str, ...]:
+    """The columns of the `figures` view beside each figure: every table's `naturalKey` (what tells its figures
+    apart), then the evidence fields the package declares (forecast, inferred, attribution, source, quote)."""
+    from cbj_figures.evidence import Evidence
+
+    with_figures = [t for t in tables.values() if any(is_figure_field(f) for f in t.schema.fields)]
+    keys = [f for t in with_figures for f in (t.schema.get("naturalKey") or []) if isinstance(f, str)]
+    figure_parts = {p for t in with_figures for f in t.schema.fields if is_figure_field(f)
+                    for p in (f.name, f.get("printed"), f.get("qualifier"))}
+    return tuple(c for c in dict.fromkeys([*keys, *Evidence.of(pkg).evidence_fields()]) if c not in figure_parts)
 
 
-def _figures_view(con: Any, tables: dict[str, Table], arrow: dict[str, pa.Table]) -> None:
+def _figures_view(con: Any, tables: dict[str, Table], arrow: dict[str, pa.Table], columns: tuple[str, ...]) -> None:
     """`figures`: every figure of every table in one long view, with the interval its printing allows."""
     parts = []
     for name, t in tables.items():
@@ -404,7 +412,7 @@ def _figures_view(con: Any, tables: dict[str, Table], arrow: dict[str, pa.Table]
             cols = set(arrow[name].column_names)
             extra = ", ".join(
                 f"CAST({ident(c)} AS VARCHAR) AS {ident(c)}" if c in cols else f"CAST(NULL AS VARCHAR) AS {ident(c)}"
-                for c in FIGURE_COLUMNS
+                for c in columns
             )
             qualifier = f.get("qualifier")
             qualifier = f"CAST({ident(qualifier)} AS VARCHAR)" if qualifier in cols else "'exact'"

@@ -41,6 +41,7 @@ from typing import Any
 import yaml
 
 from . import safeio
+from .evidence import Claims
 from .findings import Finding, Reconciliation
 from .group_sum import eval_group_sum
 from .intervals import Interval, le, lt, meets
@@ -94,16 +95,18 @@ def literals(rules: list[Rule]) -> list[Literal]:
 
 
 def load_rules(
-    root: Path, tables: Tables, unreadable: Iterable[str] = (), units: dict[str, Unit] | None = None
+    root: Path, tables: Tables, unreadable: Iterable[str] = (), units: dict[str, Unit] | None = None,
+    claims: Claims | None = None,
 ) -> tuple[list[Rule], list[Finding]]:
     """Read every checks/*.yaml under `root`; bad files or rules become located findings.
-    `units`: the package's declared units, which printed figures and literals are read in.
+    `units`: the package's declared units, which printed figures and literals are read in; `claims`: the
+    fields of its figure ids and periods, and the years each metric spans (`conventions.claims`).
 
     Rules on `unreadable` tables (declared, but the table layer could not read them) are left out
     without a finding of their own, so one broken file gives one message, not one a rule.
     """
     root = Path(root)
-    idx = FigureIndex.build(tables, frozenset(unreadable), units)
+    idx = FigureIndex.build(tables, frozenset(unreadable), units, claims)
     rules: list[Rule] = []
     findings: list[Finding] = []
     seen: dict[str, Rule] = {}
@@ -231,7 +234,7 @@ OPERATIONS: dict[str, Callable[[list[Interval]], Interval]] = {
 
 def _days(e: DateRef, idx: FigureIndex) -> Interval:
     """A date as precise as printed, as the interval of the days (ordinals) it stands for."""
-    from .conventions import date_span
+    from .dates import date_span
 
     value = idx.row(e).get(e.field)
     span = date_span(str(value)) if value else None
@@ -346,11 +349,11 @@ def _location(
 
 
 def run_checks(
-    rules: list[Rule], tables: Tables, units: dict[str, Unit] | None = None
+    rules: list[Rule], tables: Tables, units: dict[str, Unit] | None = None, claims: Claims | None = None
 ) -> tuple[list[Finding], list[Reconciliation]]:
     """Evaluate every rule: a finding at the data row of each failing comparison, and one
     reconciliation row a rule (the evidence table)."""
-    idx = FigureIndex.build(tables, units=units)
+    idx = FigureIndex.build(tables, units=units, claims=claims)
     findings: list[Finding] = []
     recs: list[Reconciliation] = []
     for rule in rules:

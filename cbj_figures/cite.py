@@ -4,43 +4,25 @@ A figure is cited with the chain a reader needs to check it: the dataset version
 source that states it, the article that reported that source, and the verbatim quote.
 Everything is derived from datapackage.json (authors = its contributors) so it cannot drift.
 Which fields hold a figure's source and quote, and where sources and publishers are described, the
-package declares (`conventions.citation`); without that a figure is cited as its table is.
+package declares (`conventions.citation`, read by evidence.py, as every other reader of the source
+chain reads it); without that a figure is cited as its table is.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 
 from cbj_figures import loader, releases, safeio
+from cbj_figures.evidence import Evidence, Sources
 from cbj_figures.package import Package, open_package
 
 CFF_MESSAGE = "If you use this dataset, please cite it as below."
 _BIBTEX_SPECIAL = re.compile(r"([&%$#_{}])")
-
-
-@dataclass(frozen=True)
-class CitationFields:
-    """`conventions.citation` of a descriptor: the fields of the source chain (DESIGN.md, citation)."""
-
-    source: str  # the field of a figure row that names its source
-    quote: str | None
-    sources: dict  # resource, id, reportedIn, title (a list: main, then bracketed), authors, date, ...
-    publishers: dict  # resource, id, name (a list: the first present is used)
-
-    @classmethod
-    def of(cls, spec: Any) -> CitationFields | None:
-        """From the declared block (`Package.declared("citation")`); None when there is none to use."""
-        if not isinstance(spec, dict) or not isinstance(spec.get("source"), str):
-            return None
-        sources, publishers = spec.get("sources"), spec.get("publishers")
-        return cls(spec["source"], spec.get("quote") if isinstance(spec.get("quote"), str) else None,
-                   sources if isinstance(sources, dict) else {}, publishers if isinstance(publishers, dict) else {})
 
 
 def _root(root: str | Path | None) -> Path:
@@ -192,81 +174,66 @@ def _figure(pkg: Package, table: str, key: str, style: str, url: str | None = No
     row = next((r for r in rows(table) if str(r[pk[0]]) == key), None)
     if row is None:
         raise LookupError(f"no row {pk[0]}={key!r} in table {table!r}")
-    cf = CitationFields.of(pkg.declared("citation"))
-    names, primary, article = _chain(cf, row, rows) if cf else ({}, None, None)
+    ev = Evidence.of(pkg)
+    chain = Sources(pkg, ev, rows(ev.sources.resource)).chain(row.get(ev.source)) if ev.sources and ev.source else []
+    names = {str(r.get(ev.publishers.id)): r for r in rows(ev.publishers.resource)} if ev.publishers else {}
     printed = next((row[f.get("printed")] for f in spec.schema.fields if f.get("printed") in row), None)
-    quote = row.get(cf.quote) if cf and cf.quote else None
+    quote = row.get(ev.quote) if ev.quote else None
     what = f"{table}/{key}" + (f" = {printed}" if printed else "")
-    chain = [s for s in (primary, article) if s]
+    chain = chain[:2]  # the primary source and the article that reported it
     if style == "apa":
         said = f" Quote: “{quote}”." if quote else ""
-        refs = " ".join(_role(s, article) + ": " + _apa_source(cf, s, names) for s in chain)
+        refs = " ".join(_role(i, chain) + ": " + _apa_source(ev, s, names) for i, s in enumerate(chain))
         return _dataset(pkg, table, "apa", f" Figure {what}.{said} {refs}".rstrip(), url=url)
     said = f" Quote: ``{_esc(quote)}''." if quote else ""
     note = f"Figure {_esc(what)}.{said} " + " ".join(
-        f"{_role(s, article)}: \\cite{{{_key(str(s[cf.sources['id']]))}}}." for s in chain
+        f"{_role(i, chain)}: \\cite{{{_key(ev.sources.role(s, 'id'))}}}." for i, s in enumerate(chain)
     )
-    entries = [_dataset(pkg, table, "bibtex", note.strip(), key, url)] + [_bib_source(cf, s, names) for s in chain]
+    entries = [_dataset(pkg, table, "bibtex", note.strip(), key, url)] + [_bib_source(ev, s, names) for s in chain]
     return "\n\n".join(entries)
 
 
-def _chain(cf: CitationFields, row: dict, rows: Any) -> tuple[dict, dict | None, dict | None]:
-    """(publishers by id, the row's source, the article that reported it)."""
-    src, pub = cf.sources, cf.publishers
-    sources = {r.get(src.get("id")): r for r in rows(src.get("resource"))} if src.get("id") else {}
-    names = {r.get(pub.get("id")): r for r in rows(pub.get("resource"))} if pub.get("id") else {}
-    primary = sources.get(row.get(cf.source))
-    up = primary.get(src.get("reportedIn")) if primary and src.get("reportedIn") else None
-    return names, primary, sources.get(up) if up else None
-
-
-def _role(source: dict, article: dict | None) -> str:
-    if source is article:
+def _role(i: int, chain: list[dict]) -> str:
+    if i > 0:
         return "Reported in"
-    return "Primary source" if article else "Source"
+    return "Primary source" if len(chain) > 1 else "Source"
 
 
-def _get(source: dict, spec: dict, role: str) -> str:
-    """The source's value of a declared role ("" when the package declares no such field)."""
-    name = spec.get(role)
-    return str(source.get(name) or "") if isinstance(name, str) else ""
+def _publisher(ev: Evidence, source: dict, names: dict) -> str:
+    entity = names.get(ev.sources.role(source, "publisher"), {})
+    return next((str(entity[n]) for n in (ev.publishers.names if ev.publishers else ()) if entity.get(n)), "")
 
 
-def _publisher(cf: CitationFields, source: dict, names: dict) -> str:
-    entity = names.get(_get(source, cf.sources, "publisher"), {})
-    return next((str(entity[n]) for n in cf.publishers.get("name", []) if entity.get(n)), "")
-
-
-def _source_title(cf: CitationFields, source: dict) -> str:
-    titles = [str(source[n]) for n in cf.sources.get("title", []) if source.get(n)]
+def _source_title(ev: Evidence, source: dict) -> str:
+    titles = ev.sources.titles(source)
     return f"{titles[0]} [{titles[1]}]" if len(titles) > 1 else "".join(titles)
 
 
-def _source_authors(cf: CitationFields, source: dict) -> list[str]:
-    return [a.strip() for a in _get(source, cf.sources, "authors").split(";") if a.strip()]
+def _source_authors(ev: Evidence, source: dict) -> list[str]:
+    return [a.strip() for a in ev.sources.role(source, "authors").split(";") if a.strip()]
 
 
-def _bib_source(cf: CitationFields, source: dict, names: dict) -> str:
-    date = _get(source, cf.sources, "date")
+def _bib_source(ev: Evidence, source: dict, names: dict) -> str:
+    date = ev.sources.role(source, "date")
     fields = {
-        "author": " and ".join(_esc(a) for a in _source_authors(cf, source)),
-        "title": _esc(_source_title(cf, source)),
+        "author": " and ".join(_esc(a) for a in _source_authors(ev, source)),
+        "title": _esc(_source_title(ev, source)),
         "year": date[:4],
         "date": date if len(date) > 4 else None,
-        "language": _get(source, cf.sources, "language"),
+        "language": ev.sources.role(source, "language"),
     }
-    key, publisher = _key(_get(source, cf.sources, "id")), _esc(_publisher(cf, source, names))
-    if _get(source, cf.sources, "kind") in cf.sources.get("articleKinds", []):
+    key, publisher = _key(ev.sources.role(source, "id")), _esc(_publisher(ev, source, names))
+    if ev.sources.role(source, "kind") in ev.sources.article_kinds:
         return _bibtex("article", key, {**fields, "journal": publisher})
     return _bibtex("misc", key, {**fields, "publisher": publisher})
 
 
-def _apa_source(cf: CitationFields, source: dict, names: dict) -> str:
-    authors = _source_authors(cf, source)
+def _apa_source(ev: Evidence, source: dict, names: dict) -> str:
+    authors = _source_authors(ev, source)
     who = ", & ".join([", ".join(authors[:-1]), authors[-1]]) if len(authors) > 1 else "".join(authors)
-    publisher, title = _publisher(cf, source, names), _source_title(cf, source)
+    publisher, title = _publisher(ev, source, names), _source_title(ev, source)
     lead = who or publisher or title
-    date = _get(source, cf.sources, "date") or "n.d."
+    date = ev.sources.role(source, "date") or "n.d."
     shown = "" if lead == title else f" {title}."
     tail = f" {publisher}." if publisher and publisher != lead else ""
     return f"{lead}. ({date}).{shown}{tail}"

@@ -105,12 +105,26 @@ CODES: dict[str, Code] = _codes(
          "converted to the field's unit."),
     Code("verbatim-not-in-source", "Verbatim not in source", "A field marked verbatim does not occur in the text."),
     # -- conventions: what a row says about its figure
-    Code("forecast-flag", "Forecast flag", "The figure's period lies after its source's publication, but it is "
-         "not flagged as a forecast (or the reverse)."),
+    Code("forecast-flag", "Forecast flag", "The figure is a forecast by its period (after its source's "
+         "publication) or by its wording (a forecast marker the package declares, 预计, 据预测, 有望, before the "
+         "figure in its quote), but it is not flagged as one; or it is flagged with neither, or its period ended "
+         "before the publication."),
     Code("period-not-in-quote", "Period not in quote", "A stored date or period is not readable from the quote "
          "at its precision, and the row does not flag it inferred with a reason."),
-    Code("attribution-missing", "Attribution missing", "The quote attributes the figure (…认为, 据…) but the row "
-         "records no attribution."),
+    Code("attribution-missing", "Attribution missing", "The quote or its paragraph attributes the figure to a "
+         "speaker (a marker the package declares, …认为, 在…看来, with the speaker's name) but the row records no "
+         "attribution."),
+    Code("reference-not-in-quote", "Reference not in quote", "A reference of the row (an entity, lessor, speaker, "
+         "segment, market, authority, publisher, or a text as printed) is not named in its quote or in the context "
+         "the package declares for it; the finding names what the quote names instead."),
+    Code("reference-kind", "Reference kind", "A reference points at a row of a kind the package does not allow for "
+         "that field (a lessor that is not a financial-leasing company)."),
+    Code("metric-span", "Metric span", "The row's base period and period contradict the years its metric declares "
+         "it spans (a level with a base period, a year-on-year growth over two years, a CAGR without a base), or "
+         "the metric declares no span."),
+    Code("unaccounted-number", "Unaccounted number", "The source text prints a number with a unit the package "
+         "declares (or a date) that is neither a row's printed figure at that place, nor a date a row states, nor "
+         "listed as deliberately not tabulated (conventions.untabulated); reported at its line of the text."),
     Code("duplicate-figure", "Duplicate figure", "The same published figure is stored twice (its natural key "
          "repeats), or a figure id is used in two tables."),
     # -- releases

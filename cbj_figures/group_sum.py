@@ -41,6 +41,7 @@ from .rulefile import (
     Tables,
     canon,
     line_of,
+    row_key,
 )
 
 # ------------------------------------------------------------------ group_sum
@@ -131,7 +132,8 @@ def compile_group_sum(item: dict, idx: FigureIndex, rid: str, line: int | None) 
     if not isinstance(complete, bool):
         raise RuleError(f"rule {rid!r}: 'complete' must be true or false", line_of(item, "complete", line))
     lines = {k: line_of(item, k, line) for k in ("parts", "total", "where")}
-    return GroupSum(table, group_by, parts, total, where, fname, spec, complete, lines, unit)
+    return GroupSum(table, group_by, parts, total, where, fname, spec, complete, lines, unit,
+                    row_key(idx.tables[table], idx.claims.id))
 
 
 def _filter_expr(f: Filter, schema: pl.Schema) -> pl.Expr:
@@ -249,14 +251,14 @@ def eval_group_sum(rule: Rule, g: GroupSum, tables: Tables) -> tuple[list[Findin
             fail("rule-failed", msg, row["first_line"], g.field)
 
     failing = groups.filter(pl.col("_checked") & ~pl.col("_holds"))
-    has_ids = "figure_id" in frame.columns
+    has_ids = g.id_field is not None and g.id_field in frame.columns
     printed_field = g.spec.get("printed")
     for row in failing.iter_rows(named=True):
         computed = scaled.interval(None if row["lo_inf"] else row["lo"], None if row["hi_inf"] else row["hi"])
         printed = scaled.interval(row["t_lo"], row["t_hi"])
         cells = frame.row(row["t_row"], named=True)
         text = f" ({cells[printed_field]})" if printed_field else ""
-        what = f"{g.table}/{cells['figure_id']}{text}" if has_ids else f"the total{text}"
+        what = f"{g.table}/{cells[g.id_field]}{text}" if has_ids else f"the total{text}"
         msg = f"{desc}: computed {computed} {OP_WORDS['meets']} {what} {printed} (group {label(row)})"
         fail("rule-failed", msg, row["t_line"], g.field, computed=str(computed), printed=str(printed))
 

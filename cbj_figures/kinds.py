@@ -136,6 +136,10 @@ def _share(r: RuleInput) -> list[Check]:
 @kind("growth", ("new", "old", "growth"))
 def _growth(r: RuleInput) -> list[Check]:
     new, old, growth = r.ex("new"), r.ex("old"), r.ex("growth")
+    if isinstance(growth, Ref) and isinstance(new, Ref) and isinstance(old, Ref):
+        declared, years = r.idx.span(growth), _between(r.idx, old, new)
+        if declared and years is not None and declared[0] != years:
+            raise RuleError(f"rule {r.rid!r}: {declared[1]}, but {old} and {new} are {years} year(s) apart", r.line)
     computed = Op("product", (Op("difference", (Op("ratio", (new, old)), Const(Decimal(1)))), HUNDRED))
     return [Check(computed, growth, "meets", at(growth, new))]
 
@@ -222,39 +226,37 @@ def _default_side(bound: Expr, idx: FigureIndex) -> str | None:
     return {"more_than": "above", "at_least": "above", "at_most": "below"}.get(qualifier or "")
 
 
-def _year(text: Any) -> int | None:
-    s = str(text) if text is not None else ""
-    return int(s[:4]) if len(s) >= 4 and s[:4].isdigit() else None
+def _between(idx: FigureIndex, a: Ref, b: Ref) -> int | None:
+    """Years from a's period to b's (None where either is not a year)."""
+    ya, yb = idx.year(a), idx.year(b)
+    return yb - ya if ya is not None and yb is not None else None
 
 
 def _years(r: RuleInput, start: Expr, end: Expr, cagr: Expr) -> int:
-    """Years of a CAGR: given, or from the periods of the figures (which must then agree)."""
+    """Years of a CAGR: what its metric declares it spans, the periods of its figures; `years` only where
+    neither tells, and never against them."""
     rid, idx, line = r.rid, r.idx, r.line
+    spans = []
+    if isinstance(start, Ref) and isinstance(end, Ref) and (years := _between(idx, start, end)) is not None:
+        spans.append((years, f"periods of {start} and {end}"))
+    if isinstance(cagr, Ref) and (declared := idx.span(cagr)):
+        spans.append(declared)
     if "years" in r.item:
         years = r.item["years"]
         if isinstance(years, bool) or not isinstance(years, int) or not 0 < years <= MAX_YEARS:
             message = f"rule {rid!r}: 'years' must be a positive integer of at most {MAX_YEARS}"
             raise RuleError(message, line_of(r.item, "years", line))
-        return years
-    spans = []
-    if isinstance(start, Ref) and isinstance(end, Ref):
-        a, b = _year(idx.row(start).get("period")), _year(idx.row(end).get("period"))
-        if a is not None and b is not None:
-            spans.append((a, b, f"periods of {start} and {end}"))
-    if isinstance(cagr, Ref):
-        row = idx.row(cagr)
-        a, b = _year(row.get("base_period")), _year(row.get("period"))
-        if a is not None and b is not None:
-            spans.append((a, b, f"base_period..period of {cagr}"))
+        spans.append((years, "'years' of the rule"))
     if not spans:
         raise RuleError(f"rule {rid!r}: cannot tell the years of the CAGR from the figures; give 'years'", line)
-    if len({(a, b) for a, b, _ in spans}) > 1:
-        detail = "; ".join(f"{a}..{b} from {why}" for a, b, why in spans)
-        raise RuleError(f"rule {rid!r}: the figures disagree on the CAGR period ({detail})", line)
-    a, b, why = spans[0]
-    if b <= a or b - a > MAX_YEARS:
-        raise RuleError(f"rule {rid!r}: CAGR period {a}..{b} ({why}) is empty or longer than {MAX_YEARS} years", line)
-    return b - a
+    if len({years for years, _ in spans}) > 1:
+        detail = "; ".join(f"{years} from {why}" for years, why in spans)
+        raise RuleError(f"rule {rid!r}: the figures disagree on the CAGR's years ({detail})", line)
+    years, why = spans[0]
+    if not 0 < years <= MAX_YEARS:
+        message = f"rule {rid!r}: CAGR over {years} years ({why}) is empty or longer than {MAX_YEARS} years"
+        raise RuleError(message, line)
+    return years
 
 
 # ------------------------------------------------------------------ a rule, compiled

@@ -46,12 +46,14 @@ _CN_DIGITS = {
 }
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 _CN_CHARS = "".join(_CN_DIGITS) + "".join(_CN_UNITS)
+CN_NUMERALS = _CN_CHARS  # the characters of a Chinese numeral
+RANGE_SEPARATORS = ("—", "–", "－", "-", "～", "~", "至", "到")  # between the two ends of a printed range
 
 _EXACT = Context(prec=60)  # every conversion below is exact at this precision
 
 _ARABIC = r"\d+(?:,\d{3})*(?:\.\d+)?"
 _NUMBER = rf"(?:{_ARABIC}|[{_CN_CHARS}]+)"
-_RANGE_SEP = r"(?:—|–|－|-|～|~|至|到)"
+_RANGE_SEP = "(?:" + "|".join(map(re.escape, RANGE_SEPARATORS)) + ")"
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,7 @@ class Unit:
     word_required: bool = False  # one of `words` must be printed
     tally: bool = False  # printed without a scale word, the figure is an exact count
     ordinal: bool = False  # printed as an ordinal (第九)
+    measure_words: tuple[str, ...] = ()  # unit words of a rounded measure, never a tally (年: an age in years)
 
     def forms(self) -> str:
         """The endings it accepts, for messages (`万元, 亿元, 元`)."""
@@ -86,12 +89,14 @@ def declared_units(declared: Any) -> dict[str, Unit]:
             if not scales or not all(f > 0 and f == Decimal(1).scaleb(f.adjusted()) for f in scales.values()):
                 continue
             words = tuple(str(w) for w in spec.get("words", ()) if str(w))
+            measures = tuple(str(w) for w in spec.get("measureWords", ()) if str(w))
             flags = {k: spec.get(k, False) for k in ("wordRequired", "tally", "ordinal")}
             if not all(isinstance(v, bool) for v in flags.values()):
                 continue
         except (AttributeError, KeyError, TypeError, ArithmeticError, ValueError):
             continue
-        units[str(name)] = Unit(str(name), scales, words, flags["wordRequired"], flags["tally"], flags["ordinal"])
+        units[str(name)] = Unit(str(name), scales, words, flags["wordRequired"], flags["tally"], flags["ordinal"],
+                                measures)
     return units
 
 
@@ -132,7 +137,7 @@ def parse(printed: str, qualifier: str, unit: Unit) -> PrintedFigure:
     if not m:
         raise ValueError(f"cannot read a number in printed figure {printed!r}")
     first, second, yu, rest = m.group(1), m.group(2), m.group(3), m.group(4)
-    scale, factor = _read_unit(rest, unit, printed)
+    scale, factor, unit_word = _read_unit(rest, unit, printed)
     suffix_q = "more_than" if yu else SUFFIX_WORDS.get(rest.strip()[-2:])
 
     # The qualifier words printed must agree with the qualifier field.
@@ -162,8 +167,8 @@ def parse(printed: str, qualifier: str, unit: Unit) -> PrintedFigure:
     x, digit_unit = _read_number(number, printed)
     value = _EXACT.multiply(x, factor)
     u = _EXACT.multiply(digit_unit, factor)
-    if unit.tally and scale == "" and qualifier in NEUTRAL_QUALIFIERS:
-        u = Decimal(0)  # a count without a scale word, or a rank, is an exact tally
+    if unit.tally and scale == "" and qualifier in NEUTRAL_QUALIFIERS and unit_word not in unit.measure_words:
+        u = Decimal(0)  # a count without a scale word, or a rank, is an exact tally (not a measure: 3年 is rounded)
     interval = _interval(value, u, qualifier)
     return PrintedFigure(printed, qualifier, unit.name, value, interval, u, number, scale)
 
@@ -197,8 +202,8 @@ def _words_for(qualifier: str) -> str:
     return ", ".join(qualifier_words(qualifier))
 
 
-def _read_unit(rest: str, unit: Unit, printed: str) -> tuple[str, Decimal]:
-    """The scale word and its factor into `unit`, checking the unit word printed."""
+def _read_unit(rest: str, unit: Unit, printed: str) -> tuple[str, Decimal, str]:
+    """The scale word, its factor into `unit` and the unit word printed (checked)."""
     core = rest
     for suffix in ("以上", "以下"):
         if core.endswith(suffix):
@@ -207,7 +212,7 @@ def _read_unit(rest: str, unit: Unit, printed: str) -> tuple[str, Decimal]:
     for scale in sorted(unit.scales, key=len, reverse=True):  # 万亿 before 万, "" last
         word = core[len(scale):]
         if core.startswith(scale) and (word in unit.words or (word == "" and not unit.word_required)):
-            return scale, unit.scales[scale]
+            return scale, unit.scales[scale], word
     raise ValueError(f"printed figure {printed!r} does not end as a figure in {unit.name} does ({unit.forms()})")
 
 
@@ -283,7 +288,7 @@ def _fast_unit(unit: Unit) -> str | None:
     scales = "(" + "|".join(re.escape(s) for s in sorted(unit.scales, key=len, reverse=True)) + ")"
     if not unit.words:
         return scales
-    return scales + "(?:" + "|".join(re.escape(w) for w in unit.words) + ")" + ("" if unit.word_required else "?")
+    return scales + "(" + "|".join(re.escape(w) for w in unit.words) + ")" + ("" if unit.word_required else "?")
 
 
 @dataclass(frozen=True)
@@ -342,7 +347,7 @@ def _read_printed(df: Any, unit: Unit) -> Any:
     import polars as pl
 
     endings = _fast_unit(unit)
-    pattern = f"^{_FAST_PREFIX}{_FAST_NUMBER}{endings or '()'}$"
+    pattern = f"^{_FAST_PREFIX}{_FAST_NUMBER}{endings or '()'}$"  # groups: word, integer, fraction, scale, unit word
     groups = pl.col("p").str.extract_groups(pattern)
     word_q = {w: q for w, q in PREFIX_WORDS.items() if q is not None}
     df = df.with_columns(
@@ -351,6 +356,7 @@ def _read_printed(df: Any, unit: Unit) -> Any:
         _int=groups.struct.field("2").str.replace_all(",", "", literal=True),
         _frac=groups.struct.field("3").fill_null(""),
         _scale=groups.struct.field("4"),
+        _unit_word=groups.struct.field("5") if endings and unit.words else pl.lit(None, dtype=pl.Utf8),
     ).with_columns(
         _wq=pl.col("_word").replace_strict(word_q, default=None, return_dtype=pl.Utf8),
     )
@@ -363,7 +369,8 @@ def _read_printed(df: Any, unit: Unit) -> Any:
     zeros = (pl.col("_int").str.len_chars() - pl.col("_int").str.strip_chars_end("0").str.len_chars()).cast(pl.Int32)
     all_zero = pl.col("_int").str.strip_chars("0") == ""
     digit_exp = pl.when(d > 0).then(-d).when(all_zero).then(0).otherwise(zeros)
-    tally = (pl.col("_scale") == "") & (pl.col("q") == "exact") if unit.tally else pl.lit(False)
+    measure = pl.col("_unit_word").is_in(list(unit.measure_words)).fill_null(False)
+    tally = (pl.col("_scale") == "") & (pl.col("q") == "exact") & ~measure if unit.tally else pl.lit(False)
     df = df.with_columns(
         _fast=fast,
         m=pl.concat_str(pl.col("_int"), pl.col("_frac")),

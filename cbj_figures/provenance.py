@@ -8,16 +8,13 @@ the ones the descriptor pins by sha256 and size.
 
 from __future__ import annotations
 
-import bisect
 import re
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import polars as pl
 
-from . import safeio
-from .conventions import is_figure_field
+from .evidence import ArticleText, Evidence, Sources, is_figure_field
 from .findings import Finding
 from .package import Package
 from .printed import QUOTE_WORDS, Unit, decimal_column, declared_units, parse, parse_column, qualifier_words
@@ -25,43 +22,8 @@ from .rulefile import Tables
 
 LAYER = "provenance"
 DESCRIPTOR = "datapackage.json"
-_BREAK = re.compile(r"\s*\n\s*")
+__all__ = ["ArticleText", "check_literals", "check_provenance", "locate_quote"]
 _FEW = 64  # distinct values of one article searched with `in`; more go through Aho-Corasick
-
-
-@dataclass
-class ArticleText:
-    """One article's lines of a text resource, with line breaks removed for matching."""
-
-    joined: str  # the article with every line break (and the blanks around it) removed
-    starts: list[int]  # offset in `joined` where each kept chunk begins
-    lines: list[int]  # original 1-based line of each chunk
-
-    @classmethod
-    def from_text(cls, text: str, first: int, last: int) -> ArticleText:
-        all_lines = text.split("\n")
-        segment = "\n".join(all_lines[first - 1 : last])
-        joined, starts, lines, pos, size = [], [], [], 0, 0
-        for m in [*_BREAK.finditer(segment), None]:
-            end = m.start() if m else len(segment)
-            chunk = segment[pos:end]
-            if chunk:
-                starts.append(size)
-                lines.append(first + segment.count("\n", 0, pos))
-                joined.append(chunk)
-                size += len(chunk)
-            if m:
-                pos = m.end()
-        return cls("".join(joined), starts, lines)
-
-    def find(self, quote: str) -> int | None:
-        """Line of the original text on which `quote` starts, or None when it does not occur."""
-        if not quote or "\n" in quote:
-            return None
-        at = self.joined.find(quote)
-        if at < 0:
-            return None
-        return self.lines[bisect.bisect_right(self.starts, at) - 1]
 
 
 def locate_quote(pkg: Package, tables: Tables, source_id: str, quote: str) -> int | None:
@@ -72,66 +34,18 @@ def locate_quote(pkg: Package, tables: Tables, source_id: str, quote: str) -> in
 
 
 class _Context:
-    """Sources table, text resources and articles, read once."""
+    """The evidence the package declares (which fields hold a row's source and quote), its sources and their
+    article texts (evidence.Sources), read once."""
 
     def __init__(self, pkg: Package, tables: Tables):
         self.pkg, self.tables = pkg, tables
         self.units = declared_units(pkg.declared("units"))  # a figure in another unit: the conventions layer reports it
-        self.sources: dict[str, dict] = {}
-        if "sources" in tables:
-            for row in tables["sources"].frame.iter_rows(named=True):
-                if row.get("source_id"):
-                    self.sources[row["source_id"]] = row
-        self.texts: dict[str, str | None] = {}
-        self.articles: dict[str, ArticleText] = {}  # by the source id of the article itself
-        self.keys: dict[str, str] = {}  # source id -> the source id of its article
-
-    def article_key(self, source_id: str) -> str | None:
-        """The id of the article a source is (or is reported in), once `article` found it."""
-        return self.keys.get(source_id)
-
-    def text(self, name: str) -> str | None:
-        if name not in self.texts:
-            res = self.pkg.texts.get(name)
-            try:
-                raw = safeio.read_inside(self.pkg.root, res.paths[0], limit=safeio.MAX_TEXT) if res else None
-                self.texts[name] = raw.decode("utf-8") if raw is not None else None
-            except (OSError, UnicodeDecodeError, safeio.UnsafeInput):
-                self.texts[name] = None
-        return self.texts[name]
-
-    def article(self, source_id: str) -> tuple[ArticleText | None, str]:
-        """The article a source is (or is reported in), or None and why not."""
-        seen: list[str] = []
-        sid = source_id
-        while True:
-            row = self.sources.get(sid)
-            if row is None:
-                return None, f"source {sid!r} is not in the sources table"
-            if row.get("text_resource"):
-                break
-            seen.append(sid)
-            nxt = row.get("reported_in")
-            if not nxt:
-                return None, f"source {sid!r} has neither a text_resource nor reported_in"
-            if nxt in seen:
-                return None, f"reported_in of {source_id!r} loops ({' -> '.join([*seen, nxt])})"
-            sid = nxt
-        if sid in self.articles:
-            self.keys[source_id] = sid
-            return self.articles[sid], ""
-        name = row["text_resource"]
-        text = self.text(name)
-        if text is None:
-            return None, f"text resource {name!r} of source {sid!r} is missing or unreadable"
-        first, last = row.get("text_line_start"), row.get("text_line_end")
-        n = text.count("\n") + 1
-        if not isinstance(first, int) or not isinstance(last, int) or not 1 <= first <= last <= n:
-            return None, f"source {sid!r} has line span {first}..{last} outside its text (1..{n})"
-        art = ArticleText.from_text(text, first, last)
-        self.articles[sid] = art
-        self.keys[source_id] = sid
-        return art, ""
+        self.ev = Evidence.of(pkg)
+        self.source, self.quote = self.ev.source, self.ev.quote
+        self.sources = Sources.of(pkg, tables, self.ev)
+        self.articles = self.sources.articles  # by the source id of the article itself
+        self.article = self.sources.article
+        self.article_key = self.sources.article_key
 
 
 def _stored_text(t: Any, field: str, i: int) -> str | None:
@@ -211,7 +125,8 @@ def _check_table(ctx: _Context, t: Any) -> list[Finding]:
     """One table: a mask of failing rows per (rule, field), then the row-by-row messages of the first CAP."""
     columns = set(t.frame.columns)
     figure_fields, verbatim = _evidence_fields(t, ctx.units)
-    if not ({"quote", "source_id"} <= columns or figure_fields or verbatim):
+    qf, sf = ctx.quote or "", ctx.source or ""
+    if not ({qf, sf} <= columns or figure_fields or verbatim):
         return []
     frame = t.frame
     n = frame.height
@@ -223,31 +138,31 @@ def _check_table(ctx: _Context, t: Any) -> list[Finding]:
 
     # the article of each row (None where the source resolves to no text)
     article_of: dict[str, str | None] = {}
-    if "source_id" in columns:
-        sids = text_col("source_id")
+    if sf in columns:
+        sids = text_col(sf)
         bad_source: list[str] = []
         for sid in sids.drop_nulls().unique().to_list():
             art, _ = ctx.article(sid)
             article_of[sid] = ctx.article_key(sid) if art is not None else None
             if art is None:
                 bad_source.append(sid)
-        masks[("source-text", "source_id")] = sids.is_in(bad_source).fill_null(False) if bad_source else no
+        masks[("source-text", sf)] = sids.is_in(bad_source).fill_null(False) if bad_source else no
         key = sids.replace_strict(article_of, default=None, return_dtype=pl.Utf8) if article_of else sids.clear(n)
     else:
         key = pl.Series([None] * n, dtype=pl.Utf8)
     has_article = key.is_not_null()
 
-    quote = text_col("quote") if "quote" in columns else None
+    quote = text_col(qf) if qf in columns else None
     if quote is not None and has_article.any():
-        masks[("quote-missing", "quote")] = has_article & quote.is_null()
+        masks[("quote-missing", qf)] = has_article & quote.is_null()
         breaks = quote.str.contains("\n", literal=True).fill_null(False)
-        masks[("quote-not-in-source", "quote")] = (
+        masks[("quote-not-in-source", qf)] = (
             has_article & quote.is_not_null() & (breaks | _absent(ctx, key, _blank_as_null(quote, breaks)))
         )
     for name in verbatim:
         values = text_col(name)
         masks[("verbatim-not-in-source", name)] = has_article & _absent(ctx, key, values)
-    raw_quote = frame.get_column("quote").cast(pl.Utf8) if "quote" in columns else None
+    raw_quote = frame.get_column(qf).cast(pl.Utf8) if qf in columns else None
     for f in figure_fields:
         masks.update(_figure_masks(f, ctx.units[f["unit"]], t, raw_quote))
 
@@ -405,32 +320,33 @@ def _row_findings(ctx: _Context, t: Any, i: int) -> list[Finding]:
     def bad(code: str, message: str, fld: str) -> None:
         out.append(Finding(code, message, file=t.path, line=t.line(i), row=int(t.rows[i]), field=fld, layer=LAYER))
 
-    quote = row.get("quote")
+    qf, sf = ctx.quote or "", ctx.source or ""
+    quote = row.get(qf) if qf else None
     article = None
-    if "source_id" in columns and row.get("source_id"):
-        article, why = ctx.article(row["source_id"])
+    if sf in columns and row.get(sf):
+        article, why = ctx.article(row[sf])
         if article is None:
-            bad("source-text", f"cannot check against the source text: {why}", "source_id")
-    if article is not None and "quote" in columns:
+            bad("source-text", f"cannot check against the source text: {why}", sf)
+    if article is not None and qf in columns:
         if not quote:
-            bad("quote-missing", "row has no quote", "quote")
+            bad("quote-missing", "row has no quote", qf)
         elif "\n" in quote:
-            bad("quote-not-in-source", "a quote must not contain a line break", "quote")
+            bad("quote-not-in-source", "a quote must not contain a line break", qf)
         elif article.find(quote) is None:
             hint = _nearest_hint(article.joined, quote)
-            msg = f"quote not found in {row['source_id']}'s article text{hint}: {quote}"
-            bad("quote-not-in-source", msg, "quote")
+            msg = f"quote not found in {row[sf]}'s article text{hint}: {quote}"
+            bad("quote-not-in-source", msg, qf)
     if article is not None:
         for fld in verbatim:
             value = row.get(fld)
             if value and article.find(str(value)) is None:
                 bad("verbatim-not-in-source", f"{fld} {value!r} does not occur in the article text", fld)
     for f in figure_fields:
-        _check_figure(f, ctx.units[f["unit"]], t, i, row, bad)
+        _check_figure(f, ctx.units[f["unit"]], t, i, row, bad, quote if qf in columns else None)
     return out
 
 
-def _check_figure(f: dict, unit: Unit, t: Any, i: int, row: dict, bad: Any) -> None:
+def _check_figure(f: dict, unit: Unit, t: Any, i: int, row: dict, bad: Any, quote: str | None) -> None:
     """Printed text inside the quote, and parse(printed) == stored value exactly."""
     name, printed_field = f["name"], f["printed"]
     qualifier_field = f.get("qualifier")
@@ -440,7 +356,6 @@ def _check_figure(f: dict, unit: Unit, t: Any, i: int, row: dict, bad: Any) -> N
         if stored is not None:
             bad("printed-missing", f"{name} has a value but {printed_field} is empty", printed_field)
         return
-    quote = row.get("quote")
     if quote is not None and printed not in quote:
         bad("printed-not-in-quote", f"printed {printed!r} does not occur in the quote", printed_field)
     qualifier = row.get(qualifier_field) if qualifier_field else None

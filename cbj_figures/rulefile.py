@@ -12,7 +12,8 @@ from typing import Any, NoReturn
 import polars as pl
 import yaml
 
-from .conventions import is_figure_field
+from .dates import year_of
+from .evidence import Claims, is_figure_field
 from .printed import QUALIFIERS, PrintedFigure, Unit, parse
 from .safeio import MAX_DEPTH, yaml_loader
 from .tables import Table
@@ -152,6 +153,7 @@ class GroupSum:
     complete: bool
     lines: dict[str, int | None]  # YAML line of `parts`, `total`, `where`
     unit: Unit | None = None  # the declared unit of printed figures (None: the field has none)
+    id_field: str | None = None  # the field naming a row in messages (row_key)
 
 
 @dataclass
@@ -249,10 +251,11 @@ def line_of(container: Any, key: Any, default: int | None) -> int | None:
 # ------------------------------------------------------------------ figures
 
 
-def row_key(t: Any) -> str | None:
-    """The field that names a row in rules: `figure_id`, else a single-field primary key."""
-    if "figure_id" in t.frame.columns:
-        return "figure_id"
+def row_key(t: Any, declared: str | None = None) -> str | None:
+    """The field that names a row in rules: the package's figure id (`conventions.claims.id`), else a
+    single-field primary key."""
+    if declared and declared in t.frame.columns:
+        return declared
     pk = list(t.schema.primary_key)
     return pk[0] if len(pk) == 1 and pk[0] in t.frame.columns else None
 
@@ -261,16 +264,17 @@ class IdRows(dict):
     """table -> {row id: first row}, built only for the tables a rule names (a long table
     that only group_sum rules read never pays for a million-entry dict)."""
 
-    def __init__(self, tables: Tables):
+    def __init__(self, tables: Tables, declared: str | None = None):
         super().__init__()
-        self._tables = {n: t for n, t in tables.items() if row_key(t)}
+        self._keys = {n: k for n, t in tables.items() if (k := row_key(t, declared))}
+        self._tables = {n: tables[n] for n in self._keys}
 
     def __contains__(self, name: object) -> bool:
         return name in self._tables
 
     def __missing__(self, name: str) -> dict[str, int]:
         t = self._tables[name]
-        ids = t.frame.get_column(row_key(t)).cast(pl.Utf8).to_list()
+        ids = t.frame.get_column(self._keys[name]).cast(pl.Utf8).to_list()
         rows = {fid: i for i, fid in reversed(list(enumerate(ids))) if fid is not None}
         self[name] = rows
         return rows
@@ -287,6 +291,7 @@ class FigureIndex:
     fields: dict[str, dict[str, dict]] = field(default_factory=dict)
     columns: dict[str, list[str]] = field(default_factory=dict)
     units: dict[str, Unit] = field(default_factory=dict)  # the package's declared units
+    claims: Claims = field(default_factory=Claims)  # the fields of a row's claims (periods, metric, its span)
 
     def unit(self, name: str) -> Unit:
         if name not in self.units:
@@ -301,14 +306,34 @@ class FigureIndex:
 
     @classmethod
     def build(
-        cls, tables: Tables, unreadable: frozenset[str] = frozenset(), units: dict[str, Unit] | None = None
+        cls, tables: Tables, unreadable: frozenset[str] = frozenset(), units: dict[str, Unit] | None = None,
+        claims: Claims | None = None,
     ) -> FigureIndex:
-        idx = cls(tables, unreadable, units=dict(units or {}))
+        idx = cls(tables, unreadable, units=dict(units or {}), claims=claims or Claims())
         for name, t in tables.items():
             idx.columns[name] = list(t.frame.columns)
             idx.fields[name] = {f.name: f.descriptor for f in t.schema.fields if is_figure_field(f)}
-        idx.rows = IdRows(tables)
+        idx.rows = IdRows(tables, idx.claims.id)
         return idx
+
+    def span(self, ref: Ref) -> tuple[int, str] | None:
+        """The years a figure spans, as its metric declares (`conventions.claims.spans`): n for a change over n
+        years, its base period to its period for a change from its base (or an undeclared metric); None for a
+        level or where the periods are not years."""
+        c, row = self.claims, self.row(ref)
+        metric = str(row.get(c.metric)) if c.metric and row.get(c.metric) is not None else None
+        declared = c.spans.get(metric) if metric is not None else None
+        if isinstance(declared, int):
+            return (declared, f"{c.metric} {metric} of {ref} spans {declared} year(s)") if declared > 0 else None
+        if c.base and c.period:
+            a, b = year_of(row.get(c.base)), year_of(row.get(c.period))
+            if a is not None and b is not None:
+                return b - a, f"{c.base}..{c.period} of {ref}"
+        return None
+
+    def year(self, ref: Ref) -> int | None:
+        """The year of a figure's period (`conventions.claims.period`)."""
+        return year_of(self.row(ref).get(self.claims.period)) if self.claims.period else None
 
     def row(self, ref: Ref) -> dict:
         t = self.tables[ref.table]
@@ -338,7 +363,8 @@ class FigureIndex:
         if table not in self.tables:
             self.unknown_table(table, f"unknown table {table!r} in {text!r}", None)
         if table not in self.rows:
-            raise RuleError(f"table {table!r} has no figure_id column, so {text!r} cannot name a figure", None)
+            raise RuleError(f"table {table!r} has no figure id (conventions.claims.id) nor a one-field primary key, "
+                            f"so {text!r} cannot name a figure", None)
         if fid not in self.rows[table]:
             raise RuleError(f"no figure {fid!r} in table {table!r}", None)
         figure_fields = self.fields[table]

@@ -67,11 +67,12 @@ def _conventions(ctx: Context) -> list[Finding]:
 
 def _consistency(ctx: Context) -> list[Finding]:
     from cbj_figures import checks
+    from cbj_figures.evidence import Claims
     from cbj_figures.printed import declared_units
 
-    units = declared_units(ctx.pkg.declared("units"))
-    ctx.rules, found = checks.load_rules(ctx.pkg.root, ctx.tables, unreadable=ctx.unread, units=units)
-    failures, ctx.reconciliations = checks.run_checks(ctx.rules, ctx.tables, units)
+    units, claims = declared_units(ctx.pkg.declared("units")), Claims.of(ctx.pkg.declared("claims"))
+    ctx.rules, found = checks.load_rules(ctx.pkg.root, ctx.tables, unreadable=ctx.unread, units=units, claims=claims)
+    failures, ctx.reconciliations = checks.run_checks(ctx.rules, ctx.tables, units, claims)
     return found + failures
 
 

@@ -17,15 +17,17 @@ from hypothesis import strategies as st
 
 from cbj_figures import printed
 from cbj_figures.checks import KINDS, load_rules, run_checks
+from cbj_figures.evidence import Claims
 from cbj_figures.package import Resource, open_package
 from cbj_figures.schema import parse_schema
 from cbj_figures.tables import Table, read_tables
 
 ROOT = Path(__file__).resolve().parents[1]
 # The units our package declares (datapackage.json, conventions.units): the hand-made figures print in them.
-UNITS = printed.declared_units(
-    json.loads((ROOT / "datapackage.json").read_text(encoding="utf-8"))["conventions"]["units"]
-)
+CONVENTIONS = json.loads((ROOT / "datapackage.json").read_text(encoding="utf-8"))["conventions"]
+UNITS = printed.declared_units(CONVENTIONS["units"])
+# The fields our package declares for figure ids and periods (conventions.claims), and the spans of its metrics.
+CLAIMS = Claims.of(CONVENTIONS["claims"])
 
 
 def parse(text: str, qualifier: str, unit: str) -> printed.PrintedFigure:
@@ -128,8 +130,8 @@ def run(tmp_path: Path, tables, text: str, name: str = "rules.yaml"):
     folder = tmp_path / "checks"
     folder.mkdir(exist_ok=True)
     (folder / name).write_text(textwrap.dedent(text), encoding="utf-8")
-    rules, load_findings = load_rules(tmp_path, tables, units=UNITS)
-    findings, recs = run_checks(rules, tables, UNITS)
+    rules, load_findings = load_rules(tmp_path, tables, units=UNITS, claims=CLAIMS)
+    findings, recs = run_checks(rules, tables, UNITS, CLAIMS)
     return load_findings, findings, recs
 
 
@@ -303,7 +305,7 @@ def test_cagr_years_must_agree_with_the_figures_periods(tmp_path, tables):
     body = KIND_CASES["cagr"][0].replace("pct/cagr", "pct/cagr-wrong-period")
     load_findings, _, _ = run(tmp_path, tables, "rules:\n" + textwrap.indent(textwrap.dedent(body), "  "))
     (f,) = load_findings
-    assert "disagree on the CAGR period" in f.message and f.line == 3
+    assert "disagree on the CAGR's years" in f.message and f.line == 3
 
 
 def test_count_ops_and_cross_table_counts(tmp_path, tables):
@@ -463,7 +465,8 @@ def test_bad_waivers(tmp_path, tables, waiver, message):
             5,
             "table 'deals' has no field 'lessor'",
         ),
-        ("rules:\n  - id: a\n    kind: sum\n    parts: [deals/a]\n    total: 1\n", 4, "has no figure_id column"),
+        ("rules:\n  - id: a\n    kind: sum\n    parts: [deals/a]\n    total: 1\n", 4,
+         "has no figure id (conventions.claims.id)"),
         (
             "rules:\n  - id: a\n    kind: sum\n    parts: [1]\n    total: 1\n    tolerance: 0.01\n",
             6,
@@ -527,7 +530,7 @@ def test_unevaluable_rule_is_a_finding_not_a_traceback(tmp_path, tables):
 
 
 def test_no_checks_folder_means_no_rules(tmp_path, tables):
-    assert load_rules(tmp_path, tables, units=UNITS) == ([], [])
+    assert load_rules(tmp_path, tables, units=UNITS, claims=CLAIMS) == ([], [])
 
 
 # ------------------------------------------------------------------ the real rules on the real data
@@ -536,7 +539,11 @@ def test_no_checks_folder_means_no_rules(tmp_path, tables):
 # broken row is the one the rule reports (the printed figure it compares).
 BREAKS: dict[str, tuple[str, str, str | dict]] = {
     "jiliu-segments-sum-2025": ("company_financials", "jiliu-revenue-2025-total", "5.90亿元"),
-    "company-financials-segments-sum": ("company_financials", "jiliu-revenue-2025-total", "5.90亿元"),
+    "jiliu-two-business-segments": ("company_counts", "jiliu-business-segments", "三部分"),
+    "jiliu-operations-share-rose-from-2024": ("company_ratios", "jiliu-revenue-share-2025-operations", "4.1%"),
+    "jiliu-implied-2024-hardware-cost-within-cost-of-sales": ("company_financials", "jiliu-cost-of-sales-2024",
+                                                               "2.09亿元"),
+    "leasing-companies-fewer-than-twenty": ("industry_counts", "leasing-companies-in-satellite-business-2026", "24家"),
     "jiliu-segment-shares-sum-2025": ("company_ratios", "jiliu-revenue-share-2025-products", "93.9%"),
     "jiliu-segment-share-2025-products": ("company_ratios", "jiliu-revenue-share-2025-products", "73.9%"),
     "jiliu-segment-share-2025-operations": ("company_ratios", "jiliu-revenue-share-2025-operations", "26.1%"),
@@ -649,8 +656,8 @@ def check_package(root: Path):
     pkg = open_package(root)
     tables, table_findings = read_tables(pkg)
     assert not table_findings
-    rules, load_findings = load_rules(root, tables, units=UNITS)
-    findings, recs = run_checks(rules, tables, UNITS)
+    rules, load_findings = load_rules(root, tables, units=UNITS, claims=CLAIMS)
+    findings, recs = run_checks(rules, tables, UNITS, CLAIMS)
     return rules, load_findings, findings, recs
 
 
@@ -665,8 +672,6 @@ def test_real_rules_all_hold_on_the_real_data():
 # the row of the rule's first date, which is not always the row moved).
 DATE_BREAKS = {
     "guodian-gaoke-lessors-in-order": ("leasing_deals", "jiangxi-2026-04-07", {"date": "2026-01-07"}, 5),
-    "jiliu-c-and-d-rounds-same-month": ("company_financials", "jiliu-funding-round-d", {"period": "2026-05"}, 18),
-    "changjiang-deal-same-month-as-zhongyin": ("leasing_deals", "changjiang-2026-01", {"date": "2026-02"}, 2),
 }
 
 
@@ -775,10 +780,10 @@ def test_any_rule_shape_gives_findings_never_a_traceback(tmp_path, tables, data,
     folder = tmp_path / "checks"
     folder.mkdir(exist_ok=True)
     (folder / "fuzz.yaml").write_text(yaml.safe_dump({"rules": [rule]}, allow_unicode=True), encoding="utf-8")
-    rules, findings = load_rules(tmp_path, tables, units=UNITS)
+    rules, findings = load_rules(tmp_path, tables, units=UNITS, claims=CLAIMS)
     assert all(f.file == "checks/fuzz.yaml" for f in findings)
     assert len(rules) + len(findings) >= 1
-    run_checks(rules, tables, UNITS)
+    run_checks(rules, tables, UNITS, CLAIMS)
 
 
 # ------------------------------------------------------------------ group_sum (whole long tables)
@@ -1006,3 +1011,34 @@ def test_group_sum_where_and_waiver(tmp_path):
     t = long_table(rows)
     load_findings, findings, recs = run(tmp_path, {"obs": t}, text)
     assert not load_findings and not findings and recs[0].waived == "known"
+
+
+# ------------------------------------------------------------------ what a metric spans, as the package declares
+
+
+def test_a_cagr_rule_cannot_trust_years_against_what_its_metric_spans(tmp_path):
+    root = copy_package(tmp_path)
+    path = root / "checks" / "jiliu.yaml"
+    text = path.read_text(encoding="utf-8")
+    anchor = "    cagr: company_ratios/jiliu-revenue-cagr-2023-2025\n"
+    path.write_text(text.replace(anchor, anchor + "    years: 3\n", 1), encoding="utf-8")
+    _, load_findings, _, _ = check_package(root)
+    (f,) = load_findings
+    assert f.rule == "jiliu-revenue-cagr-2023-2025" and "disagree on the CAGR's years" in f.message
+    assert "3 from 'years' of the rule" in f.message and "2 from base_period..period" in f.message
+
+
+def test_a_growth_rule_over_other_years_than_its_metric_spans_is_an_error(tmp_path):
+    root = copy_package(tmp_path)
+    (root / "checks" / "extra.yaml").write_text(textwrap.dedent("""\
+        rules:
+          - id: two-years-of-growth
+            kind: growth
+            new: company_financials/jiliu-revenue-2025-total
+            old: company_financials/jiliu-revenue-2023-total
+            growth: company_ratios/jiliu-revenue-growth-2025
+        """), encoding="utf-8")
+    _, load_findings, _, _ = check_package(root)
+    (f,) = load_findings
+    assert (f.file, f.line, f.rule) == ("checks/extra.yaml", 2, "two-years-of-growth")
+    assert "revenue_yoy_growth" in f.message and "spans 1 year(s)" in f.message and "2 year(s) apart" in f.message

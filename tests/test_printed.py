@@ -77,7 +77,7 @@ def test_design_md_table_is_the_implementation(printed, qualifier, unit, value, 
         ("52个", "exact", "count", "52", "52", "52"),
         ("14家", "exact", "count", "14", "14", "14"),
         ("3项", "exact", "count", "3", "3", "3"),
-        ("3年", "exact", "count", "3", "3", "3"),
+        ("3年", "exact", "count", "3", "2.5", "3.5"),  # 年 is a declared measure word: an age is rounded, not a tally
         # ranks: ordinals, exact tallies
         ("第九", "exact", "rank", "9", "9", "9"),
         ("第九大", "exact", "rank", "9", "9", "9"),
@@ -89,7 +89,8 @@ def test_design_md_table_is_the_implementation(printed, qualifier, unit, value, 
         ("20.3万颗", "exact", "count", "203000", "202500", "203500"),
         ("近50家", "nearly", "count", "50", "40", "50"),
         ("十余家", "more_than", "count", "10", "10", None),
-        ("3—5年", "range_high", "count", "5", "5", "5"),
+        ("3—5年", "range_high", "count", "5", "4.5", "5.5"),
+        ("3—5家", "range_high", "count", "5", "5", "5"),
         ("100家以上", "more_than", "count", "100", "100", None),
         ("10家以下", "at_most", "count", "10", None, "10"),
         # at_least: a floor, printed 至少 / 不少于 / 不低于, or no word (the quote's 据不完全统计, see provenance)

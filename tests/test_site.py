@@ -35,7 +35,7 @@ def test_every_figure_and_every_declared_number_is_marked_where_it_is_printed(mo
     unmarked = [key for key, fig in model.figures.items() if fig.mark is None]
     assert unmarked == []
     rows = sum(len((REPO / "resources" / f"{name}.csv").read_text(encoding="utf-8").splitlines()) - 1
-               for name in figure_tables(model.tables))  # no cell of these tables breaks a line
+               for name in figure_tables(model.tables, model.ev))  # no cell of these tables breaks a line
     assert len(model.figures) == rows
 
 
@@ -57,7 +57,7 @@ def test_overlapping_printings_share_one_mark(model: SiteModel) -> None:
 def test_untabulated_numbers_are_marked_with_their_reason(model: SiteModel) -> None:
     marks = [m for a in model.articles.values() for m in a.marks if m.kind == "untabulated"]
     printed = sorted(u.printed for m in marks for u in m.untabulated)
-    assert printed == sorted(u.printed for u in load_config(REPO).untabulated)
+    assert printed == sorted(u.printed for u in model.ev.untabulated)
     assert "3—5年" in printed and all(u.reason for m in marks for u in m.untabulated)
 
 

@@ -138,7 +138,7 @@ def _span(text: str) -> tuple[str, str] | None:
     return f"{y:04d}-01-01", f"{y + 1:04d}-01-01"
 
 
-def _timeline(chart: Chart, rows: list[ChartRow], lanes: list[str]) -> dict:
+def _timeline(chart: Chart, rows: list[ChartRow], lanes: list[str], chart_inferred: str = "") -> dict:
     import altair as alt
 
     values = []
@@ -146,7 +146,7 @@ def _timeline(chart: Chart, rows: list[ChartRow], lanes: list[str]) -> dict:
         span = _span(r.x)
         if span is None:
             continue
-        inferred = r.figure.cells.get("inferred") == "true"
+        inferred = r.figure.cells.get(chart_inferred) == "true"
         label = r.x + ("*" if inferred else "") + (f" {r.printed}" if r.printed else "")
         values.append({"lane": lane, "start": span[0], "end": span[1], "label": label, "fid": r.figure.key})
     order = list(dict.fromkeys(v["lane"] for v in values))
@@ -191,7 +191,7 @@ def render_chart(model: SiteModel, chart: Chart) -> RenderedChart:
                 hit = next((c for c in cells_of(target) if c.get(lookup.key) == code), None)
                 named = " ".join(dict.fromkeys(hit[f] for f in lookup.fields if hit and hit.get(f))) if hit else ""
             lanes.append(_label(model.config, code, named))
-        spec = _timeline(chart, rows, lanes)
+        spec = _timeline(chart, rows, lanes, model.ev.claims.inferred or "")
         drawn = sum(1 for r in rows if _span(r.x))
     else:
         spec = _bar(chart, rows)
@@ -205,7 +205,7 @@ def render_chart(model: SiteModel, chart: Chart) -> RenderedChart:
     seen: dict[str, dict] = {}
     for r in rows:
         for s in r.figure.chain:
-            seen.setdefault(s["source_id"], s)
+            seen.setdefault(model.sources.id_of(s), s)
     return RenderedChart(chart, rows, svg, drawn, list(seen.values()))
 
 

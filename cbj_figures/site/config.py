@@ -1,9 +1,10 @@
 """`site.yaml`: what the package declares for its site, read into typed records.
 
 Why a file of the package: the generator is generic, and what is specific to a package (how its texts
-break into paragraphs, which printed numbers it deliberately leaves out and why, how its codes read,
-which charts to draw from which rows) is data the package carries, read with the safe YAML loader and
-checked here, so a malformed declaration is one clear error, never a half-built site.
+break into paragraphs, how its codes read, which charts to draw from which rows) is data the package
+carries, read with the safe YAML loader and checked here, so a malformed declaration is one clear error,
+never a half-built site. The printed numbers it deliberately leaves out are evidence, not layout: the
+descriptor declares them (`conventions.untabulated`, evidence.py), and the conventions layer checks them.
 """
 
 from __future__ import annotations
@@ -46,17 +47,6 @@ class Pattern:
 
 
 @dataclass(frozen=True)
-class Untabulated:
-    """A printed number the package deliberately does not tabulate, located by a quote of its article."""
-
-    source: str
-    printed: str
-    quote: str
-    reason: str
-    reason_zh: str = ""
-
-
-@dataclass(frozen=True)
 class Lookup:
     """Show a coded field by the row it names in another table (an entity by its names)."""
 
@@ -92,7 +82,6 @@ class Label:
 @dataclass
 class SiteConfig:
     standalone: dict[str, tuple[str, ...]] = field(default_factory=dict)  # text resource -> fragments
-    untabulated: list[Untabulated] = field(default_factory=list)
     labels: dict[str, Label] = field(default_factory=dict)
     charts: list[Chart] = field(default_factory=list)
 
@@ -191,7 +180,7 @@ def load_config(root: Path) -> SiteConfig:
     except (safeio.UnsafeInput, yaml.YAMLError) as e:
         raise SiteError(f"{CONFIG}: broken YAML: {getattr(e, 'message', e)}") from None
     doc = _mapping(doc, "the file")
-    unknown = set(doc) - {"texts", "untabulated", "labels", "charts"}
+    unknown = set(doc) - {"texts", "labels", "charts"}
     if unknown:
         raise SiteError(f"{CONFIG}: unknown top-level key {sorted(map(str, unknown))[0]!r}")
     config = SiteConfig()
@@ -199,14 +188,6 @@ def load_config(root: Path) -> SiteConfig:
         spec = _mapping(spec, f"texts.{name}")
         config.standalone[str(name)] = tuple(_text(s, f"texts.{name}.standalone", exact=True)
                                              for s in _list(spec.get("standalone"), f"texts.{name}.standalone"))
-    for i, raw in enumerate(_list(doc.get("untabulated"), "untabulated")):
-        raw = _mapping(raw, f"untabulated[{i}]")
-        exact = {k: _text(raw.get(k), f"untabulated[{i}].{k}", exact=True) for k in ("source", "printed", "quote")}
-        item = Untabulated(**exact, reason=_text(raw.get("reason"), f"untabulated[{i}].reason"),
-                           reason_zh=_text(raw.get("reason_zh"), f"untabulated[{i}].reason_zh", required=False))
-        if item.printed not in item.quote:
-            raise SiteError(f"{CONFIG}: untabulated[{i}]: {item.printed!r} does not occur in its quote")
-        config.untabulated.append(item)
     for key, raw in _mapping(doc.get("labels"), "labels").items():
         raw = _mapping(raw, f"labels.{key}")
         config.labels[str(key)] = Label(_text(raw.get("zh"), f"labels.{key}.zh"), _text(raw.get("en"),

@@ -281,9 +281,9 @@ def _write(model: SiteModel, site: Path) -> None:
     page("index.html", "index.html", page_title="Home", articles=articles, charts=charts, tables=summary,
          citation=citation, download={"zip": dl.zip} if dl.zip else None)
     for art in articles:
-        res = pkg.texts.get(art.source.get("text_resource") or "")
-        page(f"articles/{art.slug}.html", "article.html", page_title=art.source.get("title_en") or art.slug, art=art,
-             text_path=res.path if res else "")
+        sid, titles = model.sources.id_of(art.source), model.ev.sources.titles(art.source)
+        page(f"articles/{art.slug}.html", "article.html", page_title=titles[-1] if titles else art.slug, art=art,
+             text_path=model.sources.text_path(sid) or "")
     page("charts.html", "charts.html", page_title="Charts", charts=charts)
     ge_version, datadocs = "", []
     if model.ge_results:

@@ -16,18 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from cbj_figures import safeio
-from cbj_figures.conventions import is_figure_field
+from cbj_figures.evidence import ArticleText, Evidence, Sources, Untabulated, is_figure_field
 from cbj_figures.findings import Reconciliation, Report
 from cbj_figures.package import Package
-from cbj_figures.provenance import ArticleText
 from cbj_figures.rulefile import Literal, Ref, Rule
-from cbj_figures.site.config import SiteConfig, Untabulated
+from cbj_figures.site.config import SiteConfig
 from cbj_figures.tables import Table
 
 _SAFE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 _SENTENCE_END = tuple("。！？!?”」』…")
 _LEAD = re.compile(r"[,，。:：;；]")
-NAME_FIELDS = ("short_name_zh", "name_zh", "title_zh", "name_en", "title_en")  # how a referenced row is named
 
 
 def slug(text: str) -> str:
@@ -118,6 +116,8 @@ class SiteModel:
     tables: dict[str, Table]
     rules: list[Rule]
     config: SiteConfig
+    ev: Evidence = field(default_factory=Evidence)  # what the package declares of its evidence (evidence.py)
+    sources: Sources | None = None  # its sources (cells as written) and their article texts
     figures: dict[str, Figure] = field(default_factory=dict)  # key -> figure
     articles: dict[str, Article] = field(default_factory=dict)  # source id -> article
     reconciliations: dict[str, Reconciliation] = field(default_factory=dict)
@@ -136,8 +136,7 @@ class SiteModel:
                 continue
             row = _row_by(target, fk.ref_fields[0], value)
             if row:
-                shown = [row[f] for f in NAME_FIELDS if row.get(f)]
-                return " / ".join(dict.fromkeys(shown))
+                return " / ".join(self.ev.display_names(fk.resource or table, row))
         return ""
 
 
@@ -156,12 +155,16 @@ def _row_by(t: Table, key: str, value: str) -> dict | None:
     return None
 
 
-def figure_tables(tables: dict[str, Table]) -> list[str]:
-    """Tables of figures or events: a one-field primary key, a quote and a source, and a figure or date field."""
+def figure_tables(tables: dict[str, Table], ev: Evidence) -> list[str]:
+    """Tables of figures or events: a one-field primary key, the quote and source the package declares, and a
+    figure or date field (the sources table itself is the chain, not a figure)."""
     out = []
+    sources = ev.sources.resource if ev.sources else None
     for name, t in tables.items():
         names = {f.name for f in t.schema.fields}
-        if name == "sources" or len(t.schema.primary_key) != 1 or not {"quote", "source_id"} <= names:
+        if name == sources or len(t.schema.primary_key) != 1 or not (ev.quote and ev.source):
+            continue
+        if not {ev.quote, ev.source} <= names:
             continue
         if any(is_figure_field(f) or f.get("partialDate") for f in t.schema.fields):
             out.append(name)
@@ -171,35 +174,28 @@ def figure_tables(tables: dict[str, Table]) -> list[str]:
 def collect(pkg: Package, report: Report, tables: dict[str, Table], rules: list[Rule], config: SiteConfig,
             *, citations: bool = True) -> SiteModel:
     """The model of the site: figures with their evidence, rules and citations; articles with their marks."""
-    model = SiteModel(pkg, report, tables, rules, config)
+    ev = Evidence.of(pkg)
+    resource = ev.sources.resource if ev.sources else None
+    rows = cells_of(tables[resource]) if resource in tables else []
+    model = SiteModel(pkg, report, tables, rules, config, ev, Sources(pkg, ev, rows))
     model.reconciliations = {r.rule: r for r in report.reconciliations}
-    sources = {row["source_id"]: row for row in cells_of(tables["sources"])} if "sources" in tables else {}
     uses = rule_uses(rules, model.reconciliations)
-    for name in figure_tables(tables):
+    for name in figure_tables(tables, ev):
         t = tables[name]
         pk = t.schema.primary_key[0]
         fig_fields = [f.descriptor for f in t.schema.fields if is_figure_field(f)]
         for cells in cells_of(t):
             if not cells.get(pk):
                 continue
-            fig = Figure(name, cells[pk], cells, fig_fields, cells.get("quote") or "", cells.get("source_id") or "")
-            fig.chain = source_chain(sources, fig.source_id)
+            fig = Figure(name, cells[pk], cells, fig_fields, cells.get(ev.quote or "") or "",
+                         cells.get(ev.source or "") or "")
+            fig.chain = model.sources.chain(fig.source_id)
             fig.rules = uses.get(fig.key, [])
             model.figures[fig.key] = fig
     if citations:
         _cite(model)
-    _articles(model, sources)
+    _articles(model)
     return model
-
-
-def source_chain(sources: dict[str, dict], source_id: str) -> list[dict]:
-    """The figure's source, then the article that reported it, and so on (a loop stops the chain)."""
-    chain: list[dict] = []
-    sid: str | None = source_id
-    while sid and sid in sources and all(s["source_id"] != sid for s in chain):
-        chain.append(sources[sid])
-        sid = sources[sid].get("reported_in")
-    return chain
 
 
 def _walk(expr: Any) -> list[Any]:
@@ -261,29 +257,18 @@ def _cite(model: SiteModel) -> None:
 # ---------------------------------------------------------------- articles
 
 
-def _article_text(pkg: Package, source: dict) -> ArticleText | None:
-    res = pkg.texts.get(source.get("text_resource") or "")
-    first, last = source.get("text_line_start"), source.get("text_line_end")
-    if res is None or not (first or "").isdigit() or not (last or "").isdigit():
-        return None
-    try:
-        text = safeio.read_inside(pkg.root, res.paths[0], limit=safeio.MAX_TEXT).decode("utf-8")
-    except (OSError, UnicodeDecodeError, safeio.UnsafeInput):
-        return None
-    return ArticleText.from_text(text, int(first), int(last))
-
-
-def _articles(model: SiteModel, sources: dict[str, dict]) -> None:
+def _articles(model: SiteModel) -> None:
+    sources = model.sources
     texts: dict[str, ArticleText] = {}
-    for sid, row in sources.items():
-        if row.get("text_resource"):
-            art = _article_text(model.pkg, row)
+    for sid, row in sources.rows.items():
+        if sources.has_text(row):
+            art, _ = sources.article(sid)
             if art is not None:
                 texts[sid] = art
                 model.articles[sid] = Article(row, slug(sid))
     spans: dict[str, list[tuple[int, int, Figure | Untabulated]]] = {sid: [] for sid in texts}
     for fig in model.figures.values():
-        article = next((s["source_id"] for s in fig.chain if s["source_id"] in texts), None)
+        article = next((sources.id_of(s) for s in fig.chain if sources.id_of(s) in texts), None)
         fig.article = article
         if article is None:
             continue
@@ -293,8 +278,8 @@ def _articles(model: SiteModel, sources: dict[str, dict]) -> None:
             continue
         fig.lead = not fig.printed
         spans[article].append((*span, fig))
-    for item in model.config.untabulated:
-        article = next((s["source_id"] for s in source_chain(sources, item.source) if s["source_id"] in texts), None)
+    for item in model.ev.untabulated:
+        article = next((sources.id_of(s) for s in sources.chain(item.source) if sources.id_of(s) in texts), None)
         span = _locate(texts[article].joined, item.quote, [item.printed]) if article else None
         if span is None:
             model.unlocated.append(f"untabulated {item.printed!r}: its quote is not in the text of {item.source!r}")
@@ -308,7 +293,7 @@ def _articles(model: SiteModel, sources: dict[str, dict]) -> None:
         for mark in marks:
             for fig in mark.figures:
                 fig.mark = mark.id
-        standalone = model.config.standalone.get(art.source.get("text_resource") or "", ())
+        standalone = model.config.standalone.get(model.ev.sources.role(art.source, "text"), ())
         art.paragraphs = paragraphs(texts[sid], marks, standalone)
 
 

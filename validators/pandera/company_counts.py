@@ -77,7 +77,7 @@ schema = pa.DataFrameSchema(
             str,
             checks=[
                 pa.Check.isin(
-                    ["customers", "projects", "years_since_founding"],
+                    ["customers", "projects", "years_since_founding", "business_segments"],
                     name="enum",
                     error="enum",
                 ),

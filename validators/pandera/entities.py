@@ -103,6 +103,12 @@ schema = pa.DataFrameSchema(
             nullable=True,
             unique=False,
         ),
+        "aliases_zh": pa.Column(
+            str,
+            checks=[],
+            nullable=True,
+            unique=False,
+        ),
         "name_en": pa.Column(
             str,
             checks=[],

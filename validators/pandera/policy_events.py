@@ -120,6 +120,18 @@ schema = pa.DataFrameSchema(
             nullable=False,
             unique=False,
         ),
+        "attributed_to": pa.Column(
+            str,
+            checks=[
+                pa.Check.str_matches(
+                    "(?:^[a-z0-9]+(_[a-z0-9]+)*$)\\Z",
+                    name="pattern",
+                    error="pattern",
+                ),
+            ],
+            nullable=True,
+            unique=False,
+        ),
         "source_id": pa.Column(
             str,
             checks=[

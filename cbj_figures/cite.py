@@ -343,8 +343,8 @@ def write_citation_files(root: str | Path = ".") -> list[Path]:
     root = Path(root)
     cff = citation_cff(root)
     text = render_cff(cff)
-    safeio.atomic_write(root / "CITATION.cff", text, within=root)
-    safeio.atomic_write(root / ".zenodo.json", render_zenodo(yaml.safe_load(text)), within=root)
+    safeio.write(safeio.under(root, "CITATION.cff"), text)
+    safeio.write(safeio.under(root, ".zenodo.json"), render_zenodo(yaml.safe_load(text)))
     return [root / "CITATION.cff", root / ".zenodo.json"]
 
 

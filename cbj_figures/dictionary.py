@@ -107,10 +107,7 @@ def render_dictionary(root: str | Path = ".") -> str:
 
 def write_dictionary(root: str | Path = ".") -> Path:
     """Regenerate docs/data-dictionary.md; returns its path."""
-    path = Path(root) / TARGET
-    path.parent.mkdir(parents=True, exist_ok=True)
-    safeio.atomic_write(path, render_dictionary(root), within=Path(root) / "docs")
-    return path
+    return safeio.write(safeio.under(root, TARGET), render_dictionary(root))
 
 
 def dictionary_is_fresh(root: str | Path = ".") -> bool:

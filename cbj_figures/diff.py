@@ -412,8 +412,8 @@ def record_release(root: str | Path = ".") -> Path:
     """Copy the package files into releases/last/ (replacing the previous record): the new baseline."""
     root = Path(root)
     target = root / LAST_RELEASE
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if not target.parent.resolve().is_relative_to(root.resolve()) or target.is_symlink():
+    safeio.output_folder(safeio.under(root, LAST_RELEASE.parent))  # no symlink from root down to releases/
+    if target.is_symlink():
         raise ValueError(f"{target} leads outside the package; refusing to write there")
     stage = Path(tempfile.mkdtemp(prefix=".last.", dir=target.parent))
     stage.chmod(0o755)  # mkdtemp makes it private; the record is an ordinary folder

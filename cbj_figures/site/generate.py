@@ -25,6 +25,7 @@ from typing import Any
 from markupsafe import Markup
 
 from cbj_figures.package import open_package
+from cbj_figures.safeio import output_folder
 from cbj_figures.site.config import SiteError, load_config
 from cbj_figures.site.model import SiteModel, cells_of, collect, read_page, slug
 
@@ -82,6 +83,7 @@ def environment() -> Any:
 def _check_out(root: Path, out: Path) -> None:
     if str(out).strip() == "":
         raise SiteError("--out must name a folder")
+    output_folder(out, package=root)  # created; no symlink from its root (the working folder, ...) down to it
     target, package = out.resolve(), root.resolve()
     if target == package:
         raise SiteError("--out must not be the package folder itself")
@@ -226,7 +228,6 @@ def build_site(root: str | Path = ".", out: str | Path = "dist/site", *, data_do
     report, ctx = validate_run(root, Options(cross_check=data_docs))
     model = collect(ctx.pkg, report, ctx.tables, ctx.rules, config)
     model.ge_results = ctx.ge_results
-    out.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=".stage-", dir=out))
     try:
         _write(model, stage)

@@ -19,7 +19,10 @@ from typing import Any
 
 UNSEEN = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Cn"})
 _JSON_SUSPECT = re.compile("[^\n\x20-\x7e]+")  # runs a JSON text may hide something in
-_MARKDOWN = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character: CommonMark lets each be escaped
+# What can start Markdown syntax inline or at a line's start (links, images, code, emphasis, HTML, entities,
+# tables, lists, headings, GitHub's math) or an autolink (`https:`, `www.`, `a@b`); CommonMark lets each be
+# backslash-escaped. `/ , ; ? ' " % ^ { }` start nothing and stay readable.
+_MARKDOWN = re.compile(r"([!#$&()*+\-.:<=>@\[\\\]_`|~])")
 _XML_FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
@@ -66,6 +69,15 @@ def markdown(value: Any) -> str:
     """Inline Markdown (a table cell, a heading): one line, every ASCII punctuation character backslash-escaped,
     so no link, image, autolink (`www.`, `https:`, `@`), code span, emphasis, HTML or table cell starts in it."""
     return _MARKDOWN.sub(r"\\\1", visible(value))
+
+
+def code_span(value: Any) -> str:
+    """A Markdown code span (a path, a field name): fenced by more backticks than any run inside it, `|` escaped
+    for a table cell, on one line; nothing inside a code span is a link."""
+    text = " ".join(visible(value).split(" ")).replace("|", "\\|")
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def xml_text(value: Any) -> str:

@@ -49,6 +49,8 @@ CODES: dict[str, Code] = _codes(
          "is not checked (said so, never guessed).", severity="note"),
     Code("not-checked", "Not checked", "Something could not be checked: a layer could not see a table "
          "(unreadable, or remote and not fetched), or a profile is remote.", severity="note"),
+    Code("internal-error", "Internal error", "A layer of the toolkit failed on this input: a bug of ours (please "
+         "report it). The other layers and the reports still ran; the package is not called valid."),
     Code("schema-inferred", "Schema inferred", "The table has no schema; one was inferred from its data as "
          "frictionless does, and the table checked against it.", severity="note"),
     # -- reading a table

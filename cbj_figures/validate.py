@@ -14,7 +14,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from cbj_figures.findings import Finding, Reconciliation, Report
-from cbj_figures.package import Package, open_package
+from cbj_figures.package import Package, PackageError, open_package
+from cbj_figures.safeio import UnsafeInput
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,14 @@ def validate_run(path: str | Path, options: Options | None = None) -> tuple[Repo
         if layer.cross_check and not options.cross_check:
             report.skipped[layer.name] = "run with --all"
             continue
-        found = [f if f.layer == layer.name else replace(f, layer=layer.name) for f in layer.run(ctx)]
+        try:
+            found = layer.run(ctx)
+        except (PackageError, UnsafeInput):
+            raise  # unusable input: one line, exit 2
+        except Exception as err:  # a bug of ours loses no report and calls nothing valid: the other layers run
+            message = f"the {layer.name} layer failed ({type(err).__name__}: {err}); please report it"
+            found = [Finding("internal-error", message[:2000], layer=layer.name)]
+        found = [f if f.layer == layer.name else replace(f, layer=layer.name) for f in found]
         ctx.found += found
         report.findings += found
         report.layers_run.append(layer.name)

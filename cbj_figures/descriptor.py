@@ -41,10 +41,11 @@ def file_digest(path: Path, algo: str = "sha256") -> tuple[str, int]:
 def inlined(pkg: Package) -> dict:
     """The descriptor as frictionless should judge it: schemas and dialects inlined, remote profiles left out."""
     desc = copy.deepcopy(pkg.descriptor)
+    by_index = {r.index: r for r in pkg.resources}
     for i, res in enumerate(desc.get("resources", [])):
         if not isinstance(res, dict):
             continue
-        ours = next((r for r in pkg.resources if r.index == i), None)
+        ours = by_index.get(i)
         if ours is not None and ours.schema_raw is not None and isinstance(res.get("schema"), str):
             res["schema"] = copy.deepcopy(ours.schema_raw)
         if ours is not None and isinstance(res.get("dialect"), str):
@@ -294,6 +295,12 @@ def check_descriptor(pkg: Package, profile: dict | None = None) -> list[Finding]
 def json_lines(text: str) -> dict[str, int]:
     """The line on which each value of a JSON text starts, by JSON path (`$.resources[3].hash`)."""
     decoder, lines = json.JSONDecoder(), {}
+    seen = [0, 1]  # (offset, line) reached so far: values come in order, so lines are counted once (linear)
+
+    def line_at(i: int) -> int:
+        seen[1] += text.count("\n", seen[0], i)
+        seen[0] = i
+        return seen[1]
 
     def skip(i: int) -> int:
         while i < len(text) and text[i] in " \t\r\n,:\ufeff":
@@ -302,7 +309,7 @@ def json_lines(text: str) -> dict[str, int]:
 
     def value(i: int, path: str, depth: int) -> int:
         i = skip(i)
-        lines[path] = text.count("\n", 0, i) + 1
+        lines[path] = line_at(i)
         if depth > safeio.MAX_DEPTH:
             raise ValueError("too deep")
         if text[i] == "{":

@@ -32,6 +32,15 @@ MAX_DEPTH = 100  # nesting of JSON and YAML documents
 MAX_ARCHIVE = 2 * 2**30  # the uncompressed size of an archive's members, together
 MAX_MEMBERS = 100_000
 MAX_RATIO = 200  # a member that inflates more than this (and past 10 MiB) is a bomb, not data
+# Counts: what lies past a cap is left out with one located `too-large` finding, so the work stays bounded
+# (and linear below the caps: tests/hostile/test_counts.py; docs/benchmark.md has the times at the caps).
+MAX_RESOURCES = 1_000  # resources of a package
+MAX_FIELDS = 2_000  # fields of a Table Schema
+MAX_COLUMNS = 2_000  # labels of a table's header
+MAX_HEADER_BYTES = 16 * MiB  # the header line read to count them
+MAX_RULES = 10_000  # consistency rules of a package
+MAX_RULE_FILE = 4 * MiB  # one rule file
+MAX_FINDINGS = 100_000  # findings of one run (a report lists at most this many)
 
 
 class UnsafeInput(Exception):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from cbj_figures.findings import Finding, Reconciliation, Report
 from cbj_figures.package import Package, PackageError, open_package
-from cbj_figures.safeio import UnsafeInput
+from cbj_figures.safeio import MAX_FINDINGS, UnsafeInput
 
 
 @dataclass(frozen=True)
@@ -114,6 +114,17 @@ LAYERS: tuple[Layer, ...] = (
 )
 
 
+def _capped(report: Report, found: list[Finding], layer: str) -> list[Finding]:
+    """A run reports at most MAX_FINDINGS findings; one `too-large` finding says how many more a layer had."""
+    room = MAX_FINDINGS - len(report.findings)
+    if len(found) <= room:
+        return found
+    kept = found[: max(room, 0)]
+    message = (f"{len(found) - len(kept):,} more findings of this layer are not listed: a report lists at most "
+               f"{MAX_FINDINGS:,} (fix these first)")
+    return [*kept, Finding("too-large", message, layer=layer)]
+
+
 def validate(path: str | Path, options: Options | None = None) -> Report:
     """Every layer that applies, in order; raises PackageError when the input is unusable (exit 2)."""
     return validate_run(path, options)[0]
@@ -141,6 +152,7 @@ def validate_run(path: str | Path, options: Options | None = None) -> tuple[Repo
             message = f"the {layer.name} layer failed ({type(err).__name__}: {err}); please report it"
             found = [Finding("internal-error", message[:2000], layer=layer.name)]
         found = [f if f.layer == layer.name else replace(f, layer=layer.name) for f in found]
+        found = _capped(report, found, layer.name)
         ctx.found += found
         report.findings += found
         report.layers_run.append(layer.name)

@@ -24,7 +24,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from .validate import Options, validate
 
     profile = read_profile(Path(args.profile)) if args.profile else None
-    options = Options(cross_check=args.all, profile=profile, allow_network=args.allow_network)
+    options = Options(cross_check=args.all, profile=profile, allow_network=args.allow_network,
+                      require_profile=args.require_profile)
     report = validate(args.package, options)
     printed = render(report, args.format)
     if args.github and args.format != "github" and report.findings:
@@ -189,6 +190,8 @@ def parser() -> argparse.ArgumentParser:
     v = command("validate", cmd_validate, "Validate a data package: every layer that applies, in order.")
     v.add_argument("--all", action="store_true", help="also the cross-check layers (pandera, Great Expectations)")
     v.add_argument("--profile", help="a JSON Schema to check the descriptor against instead of its profile")
+    v.add_argument("--require-profile", metavar="URL", help="fail unless the package's $schema names this profile "
+                   "(default: [tool.cbj-figures] profile of the pyproject.toml beside the descriptor)")
     v.add_argument("--allow-network", action="store_true", help="fetch remote data (never done otherwise)")
     v.add_argument("--format", choices=list(RENDERERS), default="text", help="what to print (default: text)")
     v.add_argument("--json", metavar="PATH", help="write the report as JSON (every finding)")

@@ -66,6 +66,11 @@ def _remote_profiles(pkg: Package) -> list[Finding]:
         if isinstance(value, str) and value not in _KNOWN_PROFILES:
             out.append(Finding("not-checked", f"profile {value!r} is not one this toolkit holds; it was not fetched",
                                file=pkg.file, field=where, layer=LAYER))
+    schema = pkg.descriptor.get("$schema")
+    if isinstance(schema, str) and pkg.standard == "unknown":  # never silence: say what was not checked
+        out.append(Finding("not-checked", f"profile {schema!r} is not one this toolkit holds; it was not fetched, so "
+                           "neither it nor the layers of a profile this toolkit holds (conventions, consistency, "
+                           "provenance) checked the package", file=pkg.file, field="$.$schema", layer=LAYER))
     return out
 
 

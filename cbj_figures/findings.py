@@ -38,6 +38,9 @@ CODES: dict[str, Code] = _codes(
     Code("metadata-error", "Metadata error", "A descriptor cannot be read as metadata of the standard.", F),
     Code("profile-error", "Profile error", "The descriptor does not validate against the JSON Schema of its profile "
          "(the official Data Package profile of its version, or the extension profile it declares)."),
+    Code("profile-required", "Profile required", "The package's own CI requires a profile (`validate "
+         "--require-profile URL`, or `[tool.cbj-figures] profile` in the pyproject.toml beside its descriptor) that "
+         "its `$schema` does not name, or that this toolkit does not hold: the checks of that profile did not run."),
     Code("hash-count", "Hash count error", "The file's hash is not the one the descriptor declares.", F),
     Code("byte-count", "Byte count error", "The file's size is not the `bytes` the descriptor declares.", F),
     Code("unsafe-path", "Unsafe path", "A path is absolute, leaves the package (also through a symlink), or names a "

@@ -22,6 +22,7 @@ from cbj_figures.safeio import MAX_FINDINGS, UnsafeInput
 class Options:
     cross_check: bool = False  # --all: also the pandera and Great Expectations layers
     profile: dict | None = None  # --profile: a JSON Schema instead of the descriptor's profile
+    require_profile: str | None = None  # --require-profile (else [tool.cbj-figures] profile of its pyproject.toml)
     allow_network: bool = False  # --allow-network: fetch remote data
 
 
@@ -48,8 +49,9 @@ class Context:
 
 def _descriptor(ctx: Context) -> list[Finding]:
     from cbj_figures.descriptor import check_descriptor
+    from cbj_figures.profiles import requirement
 
-    return check_descriptor(ctx.pkg, ctx.options.profile)
+    return check_descriptor(ctx.pkg, ctx.options.profile) + requirement(ctx.pkg, ctx.options.require_profile)
 
 
 def _tables(ctx: Context) -> list[Finding]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,7 +20,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from cbj_figures import safeio
+from cbj_figures import gitread, safeio
 from cbj_figures.descriptor import file_digest
 from cbj_figures.findings import Finding
 from cbj_figures.loader import find_package_root
@@ -124,14 +123,15 @@ def diff(old: str | Path, new: str | Path = ".", *, repo: str | Path = ".") -> D
 @contextmanager
 def materialize(version: str | Path, repo: Path) -> Iterator[Path]:
     """A folder holding that version: a folder or zip as it is, a recorded version from the release index
-    (its kept zip, hash checked), a git ref exported with `git archive` (the work tree is untouched)."""
+    (its kept zip, hash checked), a git ref read from history by `gitread` (no process; the work tree is
+    untouched)."""
     from cbj_figures.releases import open_release, read_index
 
     path = Path(version)
     if not path.exists() and (repo / path).exists():
         path = repo / path
     if path.is_dir():
-        yield find_package_root(path)
+        yield _package_folder(path)
         return
     recorded = [r.version for r in read_index(repo)] if not path.is_file() else []
     if str(version) in [*recorded, *(["latest"] if recorded else [])]:
@@ -143,21 +143,28 @@ def materialize(version: str | Path, repo: Path) -> Iterator[Path]:
             yield find_package_root(safeio.safe_extract(path, Path(tmp) / "release"))
             return
         try:
-            prefix = _git(repo, "rev-parse", "--show-prefix").decode().strip()
-            archive = _git(repo, "archive", "--format=tar", f"{version}^{{commit}}")
-        except subprocess.CalledProcessError as err:
-            why = err.stderr.decode().strip()
+            exported = gitread.export(repo, str(version), Path(tmp) / "ref")
+        except gitread.NotARef as err:
             known = f" (recorded releases: {', '.join(recorded)})" if recorded else ""
             raise ValueError(
-                f"{version}: neither a folder, a zip, a recorded release{known} nor a git ref of {repo}: {why}"
+                f"{version}: neither a folder, a zip, a recorded release{known} nor a git ref of {repo}: {err}"
             ) from None
-        tar = Path(tmp) / "ref.tar"
-        tar.write_bytes(archive)
-        yield safeio.safe_extract(tar, Path(tmp) / "ref") / prefix
+        yield exported
 
 
-def _git(repo: Path, *args: str) -> bytes:
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True).stdout
+def _package_folder(folder: Path) -> Path:
+    """A folder named as a version: a package itself, or one folder holding one (an unzipped release); anything
+    else is refused after listing that one folder, never walked (`diff / .` reads nothing below /)."""
+    from cbj_figures.package import DESCRIPTOR_NAMES
+
+    if any((folder / name).is_file() for name in DESCRIPTOR_NAMES):
+        return folder
+    inner = [p for p in sorted(folder.iterdir())
+             if p.is_dir() and not p.is_symlink() and (p / "datapackage.json").is_file()]
+    if len(inner) != 1:
+        raise ValueError(f"{folder} is not a package: it holds no {DESCRIPTOR_NAMES[0]} (nor does exactly one of its "
+                         "folders)")
+    return inner[0]
 
 
 def diff_packages(old: Package, new: Package) -> DiffResult:

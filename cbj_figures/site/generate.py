@@ -320,7 +320,7 @@ def _write(model: SiteModel, site: Path) -> None:
     dl = _downloads(pkg.root, site)
     charts = render_charts(model)
     for c in charts:
-        c.svg = Markup(c.svg)  # checked by charts.check_svg: drawing only
+        c.svg = Markup(escape.visible(c.svg, keep="\n\t"))  # checked by charts.check_svg: drawing only
     tables = [_table_page(model, name, dl) for name in model.tables]
     by_name = {t["name"]: t for t in tables}
     for t in tables:
@@ -347,7 +347,7 @@ def _write(model: SiteModel, site: Path) -> None:
         ge_version = great_expectations.__version__
         datadocs = render_data_docs(model.ge_results, f"{info['name']} {info['version']}")
         for p in datadocs:
-            p.html = Markup(p.html)  # sanitized by gedocs.sanitize
+            p.html = Markup(escape.visible(p.html, keep="\n\t"))  # sanitized by gedocs.sanitize
             page(f"datadocs/{slug(p.table)}.html", "datadocs_page.html", page_title=f"Data Docs: {p.table}", page=p,
                  ge_version=ge_version)
         page("datadocs/index.html", "datadocs_index.html", page_title="Data Docs", pages=datadocs,

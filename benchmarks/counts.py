@@ -74,8 +74,8 @@ def main() -> None:
         "`cbj-figures validate` (a fresh process: interpreter start and imports included) on generated packages:",
         "`resources` tables sharing one file, one table of `fields` fields (its header matching), one declared "
         "field under a header of `labels` labels (every label but one unexpected). Caps: "
-        f"{safeio.MAX_RESOURCES:,} resources, {safeio.MAX_FIELDS:,} fields, {safeio.MAX_COLUMNS:,} labels. Each "
-        "took over 90 s at the last size before the caps (issue 15).",
+        f"{safeio.MAX_RESOURCES:,} resources, {safeio.MAX_FIELDS:,} fields, {safeio.MAX_COLUMNS:,} labels. The last "
+        "size of each kind is one that took over 90 s before the caps (issue 15).",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"{time.strftime('%Y-%m-%d')}; load average {os.getloadavg()[0]:.1f} at the end (other jobs share it).",

@@ -246,7 +246,10 @@ def download_url(descriptor: dict, version: str, file: str, repository: dict | N
 
 def _folder(root: Path) -> Path:
     """releases/ of `root`, checked before anything is built: it and every folder up to `root` no symlink."""
-    return safeio.output_folder(safeio.under(root, FOLDER))
+    try:
+        return safeio.output_folder(safeio.under(root, FOLDER))
+    except safeio.UnsafeInput as e:
+        raise ReleaseError(e.message) from None
 
 
 def record(root: str | Path = ".", source: str | Path | None = None, *, replace: bool = False) -> Release:

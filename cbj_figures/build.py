@@ -63,7 +63,7 @@ def build(root: str | Path = ".", out: str | Path = "dist") -> Path:
         shown = "; ".join(f"{f.location()}: {f.message}" for f in errors[:5])
         raise BuildError(f"the package has {len(errors)} error(s); validate and fix them first: {shown}")
     release = release_name(pkg)
-    out.mkdir(parents=True, exist_ok=True)
+    safeio.output_folder(out, package=pkg.root)  # created; no symlink from its root down to it
     _remove_stale_stages(out, release)
     stage = Path(tempfile.mkdtemp(prefix=f".{release}.", dir=out))
     try:
@@ -137,7 +137,7 @@ def rehash(root: str | Path = ".") -> list[str]:
     changed = [new.get("name", "?") for old, new in pairs if old != new]
     if changed:
         text = json.dumps(fresh, ensure_ascii=False, indent=2) + "\n"
-        safeio.atomic_write(pkg.root / pkg.file, text, within=pkg.root)
+        safeio.write(safeio.under(pkg.root, pkg.file), text)
     return changed
 
 

@@ -111,17 +111,22 @@ def load_rules(
     findings: list[Finding] = []
     seen: dict[str, Rule] = {}
     waivers: list[tuple[str, str, str, int | None]] = []  # (rule id, reason, file, line)
+    read = 0  # rules read, good or bad: at most MAX_RULES
     folder = root / RULES_DIR
     files = sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml")) if folder.is_dir() else []
     for path in files:
         rel = path.relative_to(root).as_posix()
         idx.file = rel
+        if read >= safeio.MAX_RULES:
+            findings.append(Finding("too-large", f"more than {safeio.MAX_RULES:,} rules: {rel} and the files after "
+                                    "it are not read", file=rel, layer=LAYER))
+            break
 
         def bad(message: str, line: int | None, rule: str = FILE_RULE, rel: str = rel) -> None:
             findings.append(Finding("rule-error", message, file=rel, line=line, layer=LAYER, rule=rule))
 
         try:
-            doc = yaml_tree(safeio.read_inside(root, rel, what="rule file").decode("utf-8"))
+            doc = yaml_tree(safeio.read_inside(root, rel, what="rule file", limit=safeio.MAX_RULE_FILE).decode("utf-8"))
         except yaml.MarkedYAMLError as e:
             mark = e.problem_mark or e.context_mark
             bad(f"broken YAML: {e.problem or e.context}", mark.line + 1 if mark else None)
@@ -153,6 +158,11 @@ def load_rules(
             items = []
         for i, item in enumerate(items):
             line = line_of(items, i, None)
+            if read >= safeio.MAX_RULES:
+                findings.append(Finding("too-large", f"more than {safeio.MAX_RULES:,} rules: this one and the rest "
+                                        "are not read", file=rel, line=line, layer=LAYER))
+                break
+            read += 1
             rid = item.get("id") if isinstance(item, dict) and isinstance(item.get("id"), str) else FILE_RULE
             try:
                 rule = compile_rule(item, idx, rel, line)

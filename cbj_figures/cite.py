@@ -119,8 +119,13 @@ def _esc(text: Any) -> str:
     return _BIBTEX_SPECIAL.sub(r"\\\1", str(text))
 
 
+def _one_line(text: Any) -> str:
+    """A citation's value is one line: a line break in package text must not start a line of its own."""
+    return " ".join(str(text).split())
+
+
 def _bibtex(kind: str, key: str, fields: dict[str, Any]) -> str:
-    body = ",\n".join(f"  {k} = {{{v}}}" for k, v in fields.items() if v not in (None, ""))
+    body = ",\n".join(f"  {k} = {{{_one_line(v)}}}" for k, v in fields.items() if v not in (None, ""))
     return f"@{kind}{{{key},\n{body}\n}}"
 
 
@@ -140,9 +145,9 @@ def _dataset(
         who = _apa_authors(_authors(d))
         tail = f" {url}" if url else ""
         if not who:  # APA: without an author, the title takes the author's place
-            return f"{label}{title} (Version {version}) [Data set]. ({_year(d)}).{tail}{extra}"
+            return _one_line(f"{label}{title} (Version {version}) [Data set]. ({_year(d)}).{tail}{extra}")
         who += "" if who.endswith(".") else "."
-        return f"{who} ({_year(d)}). {label}{title} (Version {version}) [Data set].{tail}{extra}"
+        return _one_line(f"{who} ({_year(d)}). {label}{title} (Version {version}) [Data set].{tail}{extra}")
     fields = {
         "author": _bib_authors(_authors(d)),
         "title": "{" + _esc(title) + "}" + (f": {_esc(part)}" if part else ""),
@@ -307,8 +312,8 @@ def write_citation_files(root: str | Path = ".") -> list[Path]:
     root = Path(root)
     cff = citation_cff(root)
     text = render_cff(cff)
-    safeio.atomic_write(root / "CITATION.cff", text, within=root)
-    safeio.atomic_write(root / ".zenodo.json", render_zenodo(yaml.safe_load(text)), within=root)
+    safeio.write(safeio.under(root, "CITATION.cff"), text)
+    safeio.write(safeio.under(root, ".zenodo.json"), render_zenodo(yaml.safe_load(text)))
     return [root / "CITATION.cff", root / ".zenodo.json"]
 
 

@@ -1,6 +1,8 @@
 """`cbj-figures`: validate, build, diff, versions, cite, export: arguments in, the library, a renderer out.
 
 Exit codes: 0 valid, 1 invalid, 2 unusable input or usage, 130 interrupted. No traceback reaches the user.
+Everything printed goes through a renderer of `render` (its escapers), every file written through
+`safeio.write` (confined, no symlink followed).
 """
 
 from __future__ import annotations
@@ -11,16 +13,10 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from . import safeio
 from .package import PackageError
-from .render import RENDERERS, clean, render
-from .safeio import UnsafeInput, atomic_write
-
-
-def _append(path: str, text: str) -> None:
-    """Append to a file the user named (GitHub's $GITHUB_STEP_SUMMARY), never through a symlink."""
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
-    with os.fdopen(fd, "a", encoding="utf-8") as fh:
-        fh.write(text)
+from .render import RENDERERS, clean, findings_text, json_text, plain, render
+from .safeio import UnsafeInput
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -28,24 +24,37 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from .validate import Options, validate
 
     profile = read_profile(Path(args.profile)) if args.profile else None
-    options = Options(cross_check=args.all, profile=profile, allow_network=args.allow_network)
+    options = Options(cross_check=args.all, profile=profile, allow_network=args.allow_network,
+                      require_profile=args.require_profile)
     report = validate(args.package, options)
-    print(render(report, args.format))
+    printed = render(report, args.format)
     if args.github and args.format != "github" and report.findings:
-        print(render(report, "github"))
-    if args.json:
-        atomic_write(Path(args.json), render(report, "json") + "\n")
-    if args.junit:
-        atomic_write(Path(args.junit), render(report, "junit"))
-    if args.summary:
-        _append(args.summary, render(report, "markdown"))
-    return 0 if report.valid else 1
+        printed += "\n" + render(report, "github")
+    written = _write_reports(args, report)  # before printing: a report file is never lost to the terminal
+    print(printed)
+    return 2 if not written else 0 if report.valid else 1
+
+
+def _write_reports(args: argparse.Namespace, report: object) -> bool:
+    """--json, --junit and --summary, each confined (see safeio.confine); False when one was refused."""
+    ok = True
+    for path, fmt, write in ((args.json, "json", safeio.write), (args.junit, "junit", safeio.write),
+                             (args.summary, "markdown", safeio.append)):
+        if not path:
+            continue
+        try:
+            text = render(report, fmt)  # type: ignore[arg-type]
+            write(safeio.confine(path, package=args.package), text + "\n" if fmt == "json" else text)
+        except (UnsafeInput, OSError) as err:
+            print(clean(f"error: {getattr(err, 'message', err)}"), file=sys.stderr)
+            ok = False
+    return ok
 
 
 def cmd_build(args: argparse.Namespace) -> int:
     from .build import build
 
-    print(build(Path(args.package), args.out))
+    print(plain(build(Path(args.package), args.out)))
     return 0
 
 
@@ -53,7 +62,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     from .diff import diff
 
     result = diff(args.old, args.new, repo=Path(args.package))
-    print(result.to_json() if args.json else result.to_text())
+    print(json_text(result.to_dict()) if args.json else plain(result.to_text()))
     return 0
 
 
@@ -61,16 +70,14 @@ def cmd_check_version(args: argparse.Namespace) -> int:
     from .diff import check_version_bump
 
     findings = check_version_bump(Path(args.package))
-    for f in findings:
-        print(f"{f.location()}: {f.code}: {f.message}")
-    print("version ok" if not findings else "version bump insufficient")
+    print(findings_text(findings, "version ok" if not findings else "version bump insufficient"))
     return 1 if findings else 0
 
 
 def cmd_site(args: argparse.Namespace) -> int:
     from .site import build_site
 
-    print(build_site(Path(args.package), Path(args.out)))
+    print(plain(build_site(Path(args.package), Path(args.out))))
     return 0
 
 
@@ -78,7 +85,7 @@ def cmd_rehash(args: argparse.Namespace) -> int:
     from .build import rehash
 
     changed = rehash(Path(args.package))
-    print(f"re-pinned: {', '.join(changed)}" if changed else "every resource already matches its hash")
+    print(plain(f"re-pinned: {', '.join(changed)}" if changed else "every resource already matches its hash"))
     return 0
 
 
@@ -87,15 +94,14 @@ def cmd_record_release(args: argparse.Namespace) -> int:
     from .releases import FOLDER, INDEX
 
     r = record(Path(args.package), args.source, replace=args.replace)
-    print(f"recorded {r.version}: {FOLDER}/{r.version}/{r.file} ({r.bytes:,} bytes, sha256:{r.sha256})")
-    print(f"{INDEX}: {r.url}")
+    print(plain(f"recorded {r.version}: {FOLDER}/{r.version}/{r.file} ({r.bytes:,} bytes, sha256:{r.sha256})"))
+    print(plain(f"{INDEX}: {r.url}"))
     if args.source is None:
-        print(f"baseline: {FOLDER}/last")
+        print(plain(f"baseline: {FOLDER}/last"))
     return 0
 
 
 def cmd_versions(args: argparse.Namespace) -> int:
-    import json
     from dataclasses import asdict
 
     from .record import check
@@ -104,15 +110,13 @@ def cmd_versions(args: argparse.Namespace) -> int:
     root = _here_or_installed(args.package, INDEX)
     if args.check:
         problems = check(root)
-        for problem in problems:
-            print(clean(problem))
-        print("release index ok" if not problems else "release index out of step")
+        print(plain("\n".join([*problems, "release index ok" if not problems else "release index out of step"])))
         return 1 if problems else 0
     releases = read_index(root)
     if args.json:
-        print(json.dumps([asdict(r) for r in releases], ensure_ascii=False, indent=2))
+        print(json_text([asdict(r) for r in releases]))
     else:  # the index's text comes from the repository's CHANGELOG: no control characters reach the terminal
-        print("\n".join(clean(line) for line in render(releases).splitlines()))
+        print(plain(render(releases)))
     return 0
 
 
@@ -120,7 +124,7 @@ def cmd_citation(args: argparse.Namespace) -> int:
     from .cite import write_citation_files
 
     for path in write_citation_files(Path(args.package)):
-        print(path)
+        print(plain(path))
     return 0
 
 
@@ -128,7 +132,7 @@ def cmd_cite(args: argparse.Namespace) -> int:
     from .cite import cite
 
     root = _here_or_installed(args.package, "datapackage.json")
-    print(cite(args.target, style=args.style, root=root, version=args.version, mirror=args.mirror))
+    print(plain(cite(args.target, style=args.style, root=root, version=args.version, mirror=args.mirror)))
     return 0
 
 
@@ -145,7 +149,7 @@ def cmd_schemas(args: argparse.Namespace) -> int:
     from .registry import write_schemas
 
     for path in write_schemas(Path(args.package)):
-        print(path)
+        print(plain(path))
     return 0
 
 
@@ -153,23 +157,21 @@ def cmd_export(args: argparse.Namespace) -> int:
     from .exports import export
 
     for path in export(Path(args.package)):
-        print(path)
+        print(plain(path))
     return 0
 
 
 def cmd_dictionary(args: argparse.Namespace) -> int:
     from .dictionary import write_dictionary
 
-    print(write_dictionary(Path(args.package)))
+    print(plain(write_dictionary(Path(args.package))))
     return 0
 
 
 def cmd_errors(args: argparse.Namespace) -> int:
     from .findings import errors_markdown
 
-    target = Path(args.package) / "docs" / "errors.md"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    print(atomic_write(target, errors_markdown(), within=Path(args.package) / "docs"))
+    print(plain(safeio.write(safeio.under(args.package, "docs/errors.md"), errors_markdown())))
     return 0
 
 
@@ -190,6 +192,8 @@ def parser() -> argparse.ArgumentParser:
     v = command("validate", cmd_validate, "Validate a data package: every layer that applies, in order.")
     v.add_argument("--all", action="store_true", help="also the cross-check layers (pandera, Great Expectations)")
     v.add_argument("--profile", help="a JSON Schema to check the descriptor against instead of its profile")
+    v.add_argument("--require-profile", metavar="URL", help="fail unless the package's $schema names this profile "
+                   "(default: [tool.cbj-figures] profile of the pyproject.toml beside the descriptor)")
     v.add_argument("--allow-network", action="store_true", help="fetch remote data (never done otherwise)")
     v.add_argument("--format", choices=list(RENDERERS), default="text", help="what to print (default: text)")
     v.add_argument("--json", metavar="PATH", help="write the report as JSON (every finding)")

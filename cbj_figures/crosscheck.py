@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import polars as pl
@@ -148,7 +149,7 @@ def run_ge(pkg: Package, tables: dict[str, Table], unread: set[str], seen: set,
     source = ctx.data_sources.add_pandas("package")
     for name, t in tables.items():
         try:
-            suite_dict = ge_suite(t.resource)
+            suite_dict = ge_suite(t.resource if t.resource.schema else replace(t.resource, schema=t.schema))
         except ExportError as e:
             out.append(Finding("unsupported", f"Great Expectations cannot check this: {e}", file=t.path, layer=layer))
             continue

@@ -30,10 +30,11 @@ _KNOWN_PROFILES = (
 def inlined(pkg: Package) -> dict:
     """The descriptor as frictionless should judge it: schemas and dialects inlined, remote profiles left out."""
     desc = copy.deepcopy(pkg.descriptor)
+    by_index = {r.index: r for r in pkg.resources}
     for i, res in enumerate(desc.get("resources", [])):
         if not isinstance(res, dict):
             continue
-        ours = next((r for r in pkg.resources if r.index == i), None)
+        ours = by_index.get(i)
         if ours is not None and ours.schema_raw is not None and isinstance(res.get("schema"), str):
             res["schema"] = copy.deepcopy(ours.schema_raw)
         if ours is not None and isinstance(res.get("dialect"), str):
@@ -54,6 +55,11 @@ def _remote_profiles(pkg: Package) -> list[Finding]:
         if isinstance(value, str) and value not in _KNOWN_PROFILES:
             out.append(Finding("not-checked", f"profile {value!r} is not one this toolkit holds; it was not fetched",
                                file=pkg.file, field=where, layer=LAYER))
+    schema = pkg.descriptor.get("$schema")
+    if isinstance(schema, str) and pkg.standard == "unknown":  # never silence: say what was not checked
+        out.append(Finding("not-checked", f"profile {schema!r} is not one this toolkit holds; it was not fetched, so "
+                           "neither it nor the layers of a profile this toolkit holds (conventions, consistency, "
+                           "provenance) checked the package", file=pkg.file, field="$.$schema", layer=LAYER))
     return out
 
 
@@ -283,6 +289,12 @@ def check_descriptor(pkg: Package, profile: dict | None = None) -> list[Finding]
 def json_lines(text: str) -> dict[str, int]:
     """The line on which each value of a JSON text starts, by JSON path (`$.resources[3].hash`)."""
     decoder, lines = json.JSONDecoder(), {}
+    seen = [0, 1]  # (offset, line) reached so far: values come in order, so lines are counted once (linear)
+
+    def line_at(i: int) -> int:
+        seen[1] += text.count("\n", seen[0], i)
+        seen[0] = i
+        return seen[1]
 
     def skip(i: int) -> int:
         while i < len(text) and text[i] in " \t\r\n,:\ufeff":
@@ -291,7 +303,7 @@ def json_lines(text: str) -> dict[str, int]:
 
     def value(i: int, path: str, depth: int) -> int:
         i = skip(i)
-        lines[path] = text.count("\n", 0, i) + 1
+        lines[path] = line_at(i)
         if depth > safeio.MAX_DEPTH:
             raise ValueError("too deep")
         if text[i] == "{":

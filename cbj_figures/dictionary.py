@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cbj_figures import safeio
+from cbj_figures import escape, safeio
 from cbj_figures.package import Package, Resource, open_package
 from cbj_figures.schema import as_list
 
@@ -18,12 +18,12 @@ HEADER = "<!-- Generated from datapackage.json and schemas/ by `cbj-figures dict
 
 
 def _cell(text: object) -> str:
-    """Markdown table cell: one line, pipes escaped."""
-    return " ".join(str(text).split()).replace("|", "\\|") if text not in (None, "") else ""
+    """Markdown text (a table cell, a paragraph): one line, its Markdown syntax escaped (escape.markdown)."""
+    return escape.markdown(" ".join(str(text).split())) if text not in (None, "") else ""
 
 
 def _code(text: object) -> str:
-    return f"`{_cell(text)}`"
+    return escape.code_span(" ".join(str(text).split()))
 
 
 def _constraints(field: dict) -> str:
@@ -33,10 +33,10 @@ def _constraints(field: dict) -> str:
         parts.append("one of " + ", ".join(_code(v) for v in c["enum"]))
     for rule, sign in (("minimum", "≥"), ("exclusiveMinimum", ">"), ("maximum", "≤"), ("exclusiveMaximum", "<")):
         if rule in c:
-            parts.append(f"{sign} {c[rule]}")
+            parts.append(f"{sign} {_cell(c[rule])}")
     for rule in ("minLength", "maxLength"):
         if rule in c:
-            parts.append(f"{rule} {c[rule]}")
+            parts.append(f"{rule} {_cell(c[rule])}")
     if "pattern" in c:
         parts.append(f"pattern {_code(c['pattern'])}")
     known = {"required", "unique", "enum", "minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum",
@@ -53,27 +53,27 @@ def _unit(field: dict) -> str:
 
 def _type(field: dict) -> str:
     fmt = field.get("format")
-    return field.get("type", "string") + (f" ({fmt})" if fmt and fmt != "default" else "")
+    return _cell(str(field.get("type", "string")) + (f" ({fmt})" if fmt and fmt != "default" else ""))
 
 
 def _table(pkg: Package, spec: Resource) -> list[str]:
     res, schema = spec.descriptor, spec.schema.descriptor
     title = " / ".join(_cell(res[k]) for k in pkg.translated("title") if res.get(k))
-    lines = [f"## `{spec.name}`" + (f" — {title}" if title else ""), ""]
+    lines = [f"## {_code(spec.name)}" + (f" — {title}" if title else ""), ""]
     for key in pkg.translated("description"):
         if res.get(key):
             lines += [_cell(res[key]), ""]
-    lines.append(f"- file: `{spec.path}`; schema: `{spec.schema_file or 'inline'}`")
+    lines.append(f"- file: {_code(spec.path)}; schema: {_code(spec.schema_file or 'inline')}")
     if schema.get("primaryKey"):
         lines.append("- primary key: " + ", ".join(_code(k) for k in as_list(schema["primaryKey"])))
     for fk in schema.get("foreignKeys", []):
         ref = fk.get("reference", {})
         target = ref.get("resource") or spec.name
         refs = ", ".join(f"{target}.{f}" for f in as_list(ref.get("fields")))
-        lines.append(f"- foreign key: {', '.join(_code(f) for f in as_list(fk.get('fields')))} → `{refs}`")
+        lines.append(f"- foreign key: {', '.join(_code(f) for f in as_list(fk.get('fields')))} → {_code(refs)}")
     if "missingValues" in schema:
         values = [v["value"] if isinstance(v, dict) else v for v in schema["missingValues"]]
-        lines.append("- missing values: " + ", ".join(f'`"{_cell(v)}"`' if v else '`""` (empty)' for v in values))
+        lines.append("- missing values: " + ", ".join(_code(f'"{v}"') if v else '`""` (empty)' for v in values))
     described = pkg.translated("description")
     heads = ["#", "field", "type", "unit", "constraints", *(k.replace("_", " (") + ")" * ("_" in k) for k in described)]
     lines += ["", "| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
@@ -88,11 +88,11 @@ def render_dictionary(root: str | Path = ".") -> str:
     pkg: Package = open_package(Path(root))
     d = pkg.descriptor
     lines = [HEADER, "", f"# Data dictionary: {_cell(d.get('title', d.get('name')))}", ""]
-    lines += [f"Package `{d.get('name')}`, version {d.get('version')}: {len(pkg.tables)} tables.", ""]
+    lines += [f"Package {_code(d.get('name'))}, version {_cell(d.get('version'))}: {len(pkg.tables)} tables.", ""]
     lines += ["| table | title | description |", "|---|---|---|"]
     for spec in pkg.tables.values():
         title = " / ".join(_cell(spec.descriptor[k]) for k in pkg.translated("title") if spec.descriptor.get(k))
-        lines.append(f"| `{spec.name}` | {title} | {_cell(spec.descriptor.get('description'))} |")
+        lines.append(f"| {_code(spec.name)} | {title} | {_cell(spec.descriptor.get('description'))} |")
     lines.append("")
     for spec in pkg.tables.values():
         lines += _table(pkg, spec)
@@ -100,17 +100,14 @@ def render_dictionary(root: str | Path = ".") -> str:
         lines += ["## Source texts", ""]
         for text in pkg.texts.values():
             about = " — ".join(_cell(text.descriptor[k]) for k in ("title", "description") if text.descriptor.get(k))
-            lines.append(f"- `{text.name}` (`{text.path}`): {about}")
+            lines.append(f"- {_code(text.name)} ({_code(text.path)}): {about}")
         lines.append("")
     return "\n".join(lines)
 
 
 def write_dictionary(root: str | Path = ".") -> Path:
     """Regenerate docs/data-dictionary.md; returns its path."""
-    path = Path(root) / TARGET
-    path.parent.mkdir(parents=True, exist_ok=True)
-    safeio.atomic_write(path, render_dictionary(root), within=Path(root) / "docs")
-    return path
+    return safeio.write(safeio.under(root, TARGET), render_dictionary(root))
 
 
 def dictionary_is_fresh(root: str | Path = ".") -> bool:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,10 +20,10 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from cbj_figures import safeio
+from cbj_figures import gitread, safeio
 from cbj_figures.findings import Finding
-from cbj_figures.package import Package, Resource, copy_package, open_package
-from cbj_figures.releases import find_package_root, open_archive, open_release, read_index
+from cbj_figures.package import DESCRIPTOR_NAMES, Package, Resource, copy_package, open_package
+from cbj_figures.releases import open_archive, open_release, read_index
 from cbj_figures.schema import as_list
 from cbj_figures.tables import read_tables
 
@@ -123,13 +122,13 @@ def diff(old: str | Path, new: str | Path = ".", *, repo: str | Path = ".") -> D
 @contextmanager
 def materialize(version: str | Path, repo: Path) -> Iterator[Path]:
     """A folder holding that version: a folder or zip as it is, a recorded version from the release index
-    (its kept zip, hash checked: the repository's own index is read offline), a git ref exported with `git archive`
-    (the work tree is untouched)."""
+    (its kept zip, hash checked: the repository's own index is read offline), a git ref read from history by
+    `gitread` (no process; the work tree is untouched)."""
     path = Path(version)
     if not path.exists() and (repo / path).exists():
         path = repo / path
     if path.is_dir():
-        yield find_package_root(path)
+        yield _package_folder(path)
         return
     recorded = [r.version for r in read_index(repo)] if not path.is_file() else []
     if str(version) in [*recorded, *(["latest"] if recorded else [])]:
@@ -142,21 +141,26 @@ def materialize(version: str | Path, repo: Path) -> Iterator[Path]:
         return
     with tempfile.TemporaryDirectory(prefix="cbj-figures-diff-") as tmp:
         try:
-            prefix = _git(repo, "rev-parse", "--show-prefix").decode().strip()
-            archive = _git(repo, "archive", "--format=tar", f"{version}^{{commit}}")
-        except subprocess.CalledProcessError as err:
-            why = err.stderr.decode().strip()
+            exported = gitread.export(repo, str(version), Path(tmp) / "ref")
+        except gitread.NotARef as err:
             known = f" (recorded releases: {', '.join(recorded)})" if recorded else ""
             raise ValueError(
-                f"{version}: neither a folder, a zip, a recorded release{known} nor a git ref of {repo}: {why}"
+                f"{version}: neither a folder, a zip, a recorded release{known} nor a git ref of {repo}: {err}"
             ) from None
-        tar = Path(tmp) / "ref.tar"
-        tar.write_bytes(archive)
-        yield safeio.safe_extract(tar, Path(tmp) / "ref") / prefix
+        yield exported
 
 
-def _git(repo: Path, *args: str) -> bytes:
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True).stdout
+def _package_folder(folder: Path) -> Path:
+    """A folder named as a version: a package itself, or one folder holding one (an unzipped release); anything
+    else is refused after listing that one folder, never walked (`diff / .` reads nothing below /)."""
+    if any((folder / name).is_file() for name in DESCRIPTOR_NAMES):
+        return folder
+    inner = [p for p in sorted(folder.iterdir())
+             if p.is_dir() and not p.is_symlink() and (p / "datapackage.json").is_file()]
+    if len(inner) != 1:
+        raise ValueError(f"{folder} is not a package: it holds no {DESCRIPTOR_NAMES[0]} (nor does exactly one of its "
+                         "folders)")
+    return inner[0]
 
 
 def diff_packages(old: Package, new: Package) -> DiffResult:
@@ -411,8 +415,8 @@ def record_release(root: str | Path = ".") -> Path:
     """Copy the package files into releases/last/ (replacing the previous record): the new baseline."""
     root = Path(root)
     target = root / LAST_RELEASE
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if not target.parent.resolve().is_relative_to(root.resolve()) or target.is_symlink():
+    safeio.output_folder(safeio.under(root, LAST_RELEASE.parent))  # no symlink from root down to releases/
+    if target.is_symlink():
         raise ValueError(f"{target} leads outside the package; refusing to write there")
     stage = Path(tempfile.mkdtemp(prefix=".last.", dir=target.parent))
     stage.chmod(0o755)  # mkdtemp makes it private; the record is an ordinary folder

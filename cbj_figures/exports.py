@@ -348,11 +348,8 @@ def export(root: Path) -> list[str]:
     """Write the exports for the package at `root` (inside its validators/ only); the paths written."""
     pkg = open_package(root)
     files = generated(pkg)
-    folder = pkg.root / "validators"
     for rel, content in files.items():
-        path = pkg.root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        safeio.atomic_write(path, content, within=folder)
+        safeio.write(safeio.under(pkg.root, rel), content)
     return sorted(files)
 
 

@@ -38,6 +38,9 @@ CODES: dict[str, Code] = _codes(
     Code("metadata-error", "Metadata error", "A descriptor cannot be read as metadata of the standard.", F),
     Code("profile-error", "Profile error", "The descriptor does not validate against the JSON Schema of its profile "
          "(the official Data Package profile of its version, or the extension profile it declares)."),
+    Code("profile-required", "Profile required", "The package's own CI requires a profile (`validate "
+         "--require-profile URL`, or `[tool.cbj-figures] profile` in the pyproject.toml beside its descriptor) that "
+         "its `$schema` does not name, or that this toolkit does not hold: the checks of that profile did not run."),
     Code("hash-count", "Hash count error", "The file's hash is not the one the descriptor declares.", F),
     Code("byte-count", "Byte count error", "The file's size is not the `bytes` the descriptor declares.", F),
     Code("unsafe-path", "Unsafe path", "A path is absolute, leaves the package (also through a symlink), or names a "
@@ -49,6 +52,8 @@ CODES: dict[str, Code] = _codes(
          "is not checked (said so, never guessed).", severity="note"),
     Code("not-checked", "Not checked", "Something could not be checked: a layer could not see a table "
          "(unreadable, or remote and not fetched), or a profile is remote.", severity="note"),
+    Code("internal-error", "Internal error", "A layer of the toolkit failed on this input: a bug of ours (please "
+         "report it). The other layers and the reports still ran; the package is not called valid."),
     Code("schema-inferred", "Schema inferred", "The table has no schema; one was inferred from its data as "
          "frictionless does, and the table checked against it.", severity="note"),
     # -- reading a table

@@ -9,6 +9,7 @@ used at all (no descriptor, not JSON or YAML, not an object with a `resources` l
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -21,6 +22,7 @@ from cbj_figures.schema import Schema, parse_schema
 DESCRIPTOR_NAMES = ("datapackage.json", "datapackage.yaml", "datapackage.yml")
 TABULAR_FORMATS = ("csv", "tsv", "json", "jsonl", "ndjson", "xlsx", "xls", "ods", "inline")
 COMPRESSIONS = ("gz", "zip")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class PackageError(Exception):
@@ -168,8 +170,14 @@ def open_package(path: str | Path) -> Package:
         standard=standard_of(descriptor),
         conventions=isinstance(profile, str) and profile in CONVENTIONS_PROFILES,
     )
+    pkg.findings += not_text(descriptor, name)
+    resources = descriptor["resources"]
+    if len(resources) > safeio.MAX_RESOURCES:
+        _bad(pkg, "too-large", f"the package has {len(resources):,} resources; the limit is {safeio.MAX_RESOURCES:,}: "
+             "the rest are not read", f"$.resources[{safeio.MAX_RESOURCES}]")
+        del resources[safeio.MAX_RESOURCES:]  # bounded from here on: every layer sees the first ones only
     seen: set[str] = set()
-    for i, raw in enumerate(descriptor["resources"]):
+    for i, raw in enumerate(resources):
         resource = _resource(pkg, i, raw)
         if resource is None:
             continue
@@ -178,6 +186,27 @@ def open_package(path: str | Path) -> Package:
         seen.add(resource.name)
         pkg.resources.append(resource)
     return pkg
+
+
+def not_text(document: Any, file: str, where: str = "$") -> list[Finding]:
+    """A lone surrogate in a JSON or YAML document (legal as a `\\ud800` escape) is not Unicode text: it cannot be
+    written as UTF-8 (a build, a report), so it is a located finding, the first few of a document."""
+    out: list[Finding] = []
+    stack = [(where, document)]
+    while stack and len(out) < 10:
+        path, value = stack.pop()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if _SURROGATE.search(str(key)):
+                    out.append(Finding("metadata-error", "a property name holds a lone surrogate (not text)",
+                                       file=file, field=path, layer="descriptor"))
+                stack.append((f"{path}.{key}", item))
+        elif isinstance(value, list):
+            stack += [(f"{path}[{i}]", item) for i, item in enumerate(value)]
+        elif isinstance(value, str) and _SURROGATE.search(value):
+            out.append(Finding("metadata-error", "a lone surrogate (a \\ud800-\\udfff escape) is not text",
+                               file=file, field=path, layer="descriptor"))
+    return out
 
 
 def _bad(pkg: Package, code: str, message: str, where: str, file: str | None = None) -> None:
@@ -249,7 +278,9 @@ def _referenced(pkg: Package, ref: str, where: str, what: str) -> Any:
         return None
     try:
         rel = safeio.relpath(ref, what)
-        return read_document(pkg.root, rel, what=what)
+        document = read_document(pkg.root, rel, what=what)
+        pkg.findings += not_text(document, rel)
+        return document
     except safeio.UnsafeInput as e:
         _bad(pkg, "unsafe-path", e.message, where)
     except PackageError as e:

@@ -97,6 +97,51 @@ def validator(schema: dict) -> Any:
     return cls(schema, registry=_registry())
 
 
+def requirement(pkg: Any, required: str | None = None) -> list:
+    """Findings of the profile the package's own CI requires: `required` (`validate --require-profile`), else
+    `[tool.cbj-figures] profile` of the pyproject.toml beside its descriptor. A package whose `$schema` is not
+    that profile, or a required profile this toolkit does not hold (so cannot check), is a `profile-required`
+    error: a pull request cannot switch the checks off by changing `$schema`."""
+    from cbj_figures.findings import Finding
+
+    where = {"file": pkg.file, "field": "$.$schema", "layer": "descriptor"}
+    if required is None:
+        required, problem = configured_profile(pkg.root)
+        if problem:
+            return [Finding("profile-required", problem, file=PYPROJECT, layer="descriptor")]
+    if not required:
+        return []
+    declared = pkg.descriptor.get("$schema")
+    if declared != required:
+        return [Finding("profile-required", f"the package must name the profile {required!r} in $schema (its CI "
+                        f"requires it), not {declared!r}: the layers of that profile did not run", **where)]
+    if required not in (*V1_URLS, V2_PACKAGE, *CONVENTIONS_PROFILES):
+        return [Finding("profile-required", f"the required profile {required!r} is not one this toolkit holds, so "
+                        "it cannot be checked", **where)]
+    return []
+
+
+PYPROJECT = "pyproject.toml"
+
+
+def configured_profile(root: Any) -> tuple[str | None, str | None]:
+    """(`[tool.cbj-figures] profile` of root/pyproject.toml or None, a problem reading it or None)."""
+    import tomllib
+
+    from cbj_figures import safeio
+
+    try:
+        text = safeio.read_inside(root, PYPROJECT, limit=safeio.MiB).decode("utf-8")
+        value = tomllib.loads(text).get("tool", {}).get("cbj-figures", {}).get("profile")
+    except FileNotFoundError:
+        return None, None
+    except (safeio.UnsafeInput, UnicodeDecodeError, tomllib.TOMLDecodeError, AttributeError) as e:
+        return None, f"{PYPROJECT} cannot be read, so the profile its [tool.cbj-figures] may require is unknown: {e}"
+    if value is not None and not isinstance(value, str):
+        return None, f"[tool.cbj-figures] profile in {PYPROJECT} must be a URL string, not {value!r}"
+    return value, None
+
+
 def read_profile(path: Any) -> dict:
     """A profile given on the command line (`--profile`), overriding the one the descriptor names."""
     from pathlib import Path

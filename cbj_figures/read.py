@@ -70,6 +70,10 @@ def read_table(pkg: Package, res: Resource, *, allow_network: bool = False) -> t
         if res.compression == "zip" and (problem := _zip_problem(path)):
             out.append(Finding("too-large", problem, file=rel, layer="tables"))
             return None, out
+    if (width := _header_width(pkg, res)) > safeio.MAX_COLUMNS:
+        out.append(_finding("too-large", f"the header has {width:,} labels; the limit is {safeio.MAX_COLUMNS:,}: "
+                            f"table {res.name!r} was not read", res, row=1, line=1))
+        return None, out
     try:
         return _read(pkg, res, out)
     except safeio.UnsafeInput as e:
@@ -80,6 +84,25 @@ def read_table(pkg: Package, res: Resource, *, allow_network: bool = False) -> t
             failure = _locate_encoding_error(pkg, res, failure)
         out.append(failure)
     return None, out
+
+
+def _header_width(pkg: Package, res: Resource) -> int:
+    """Labels in the first line of a CSV table (quotes respected; 0 when not a plain or gzipped CSV), counted
+    before frictionless pairs each label with the schema (quadratic in the labels when they differ)."""
+    import csv
+    import gzip
+
+    if res.format not in ("csv", "tsv") or not res.paths or res.compression not in (None, "gz"):
+        return 0
+    delimiter = res.dialect.get("delimiter") or ("\t" if res.format == "tsv" else ",")
+    try:
+        with safeio.open_inside(pkg.root, res.paths[0]) as fh:
+            raw = gzip.GzipFile(fileobj=fh) if res.compression == "gz" else fh
+            line = raw.readline(safeio.MAX_HEADER_BYTES).decode(res.encoding or "utf-8", "replace")
+        quote = res.dialect.get("quoteChar") or '"'
+        return len(next(csv.reader([line], delimiter=delimiter, quotechar=quote), []))
+    except Exception:  # unreadable, not gzip, a bad dialect: frictionless reads it and reports what is wrong
+        return 0
 
 
 def _locate_encoding_error(pkg: Package, res: Resource, failure: Finding) -> Finding:

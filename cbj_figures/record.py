@@ -71,11 +71,11 @@ def download_url(descriptor: dict, version: str, file: str, repository: dict | N
 
 
 def _folder(root: Path) -> Path:
-    """releases/ of `root`, refused when it (a planted symlink) leads outside the repository."""
-    folder = root / FOLDER
-    if not folder.resolve().is_relative_to(root.resolve()):
-        raise ReleaseError(f"{folder} leads outside {root}; refusing to write there")
-    return folder
+    """releases/ of `root`, checked before anything is built: it and every folder up to `root` no symlink."""
+    try:
+        return safeio.output_folder(safeio.under(root, FOLDER))
+    except safeio.UnsafeInput as e:
+        raise ReleaseError(e.message) from None
 
 
 def record(root: str | Path = ".", source: str | Path | None = None, *, replace: bool = False) -> Release:
@@ -87,7 +87,7 @@ def record(root: str | Path = ".", source: str | Path | None = None, *, replace:
     """
     root = Path(root)
     repository = open_package(root).descriptor
-    folder = _folder(root)
+    _folder(root)
     with (materialize(source, root) if source is not None else nullcontext(root)) as package_root:
         pkg = open_package(package_root)
         version = pkg.version or ""
@@ -115,9 +115,8 @@ def record(root: str | Path = ".", source: str | Path | None = None, *, replace:
             f"published release never changes: bump the version. If {version} was never published, record it "
             "again with --replace."
         )
-    (folder / version).mkdir(parents=True, exist_ok=True)
-    safeio.atomic_write(folder / version / file, zipped, within=folder)
-    safeio.atomic_write(folder / version / "datapackage.json", descriptor, within=folder)
+    safeio.write(safeio.under(root, f"{FOLDER}/{version}/{file}"), zipped)
+    safeio.write(safeio.under(root, f"{FOLDER}/{version}/datapackage.json"), descriptor)
     write_index(root, [r for r in releases if r.version != version] + [release], repository.get("name"))
     if source is None:
         record_release(root)
@@ -128,7 +127,7 @@ def write_index(root: Path, releases: list[Release], name: Any) -> Path:
     releases = sorted(releases, key=lambda r: version_key(r.version))
     doc = {"note": NOTE, "name": name, "releases": [asdict(r) for r in releases]}
     text = json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
-    return safeio.atomic_write(root / INDEX, text, within=_folder(root))
+    return safeio.write(safeio.under(root, INDEX), text)
 
 
 def check(root: str | Path = ".") -> list[str]:

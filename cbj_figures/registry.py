@@ -102,7 +102,7 @@ def write_schemas(root: Path) -> list[str]:
     written = []
     for table, schema in table_schemas(root).items():
         rel = f"schemas/{table}.json"
-        safeio.atomic_write(Path(root) / rel, render(schema), within=Path(root) / "schemas")
+        safeio.write(safeio.under(root, rel), render(schema))
         written.append(rel)
     return written
 

@@ -2,31 +2,38 @@
 annotations for CI, Markdown for a job summary. One function a format, one registry.
 
 Every string that comes from a package (messages, rule ids, quotes, file names) is input: each
-renderer escapes it for its medium, so a package cannot forge CI commands or break the format.
+renderer escapes it for its medium with the one escaper of that medium (`escape.py`), so a package
+cannot forge CI commands, hide text, plant links or break the format. The other commands' output
+(diff, check-version, versions, cite, the paths written) goes through `plain`, `findings_text` and `json_text` here.
 """
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict
-from xml.sax.saxutils import escape, quoteattr
+from typing import Any
 
+from cbj_figures import escape
 from cbj_figures.findings import Finding, Report
 
 SUMMARY_ROWS = 200  # findings listed in a Markdown summary; the JSON report lists every one
 TEXT_ROWS = 50  # findings the text report lists of one (layer, code, field); the JSON report lists every one
-# C0 and C1 controls, DEL, and the bidirectional overrides that make text read other than it is
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+clean = escape.terminal  # one line of package text for a terminal or CI log
 
 
-def clean(value: object) -> str:
-    """Package text made safe for a terminal or CI log: every control character escaped visibly
-    (no line breaks, no ANSI colours), and `::` broken so no workflow command can start in it."""
-    text = "" if value is None else str(value)
-    text = _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)
-    return text.replace("::", ":\\x3a")
+def plain(text: Any) -> str:
+    """What a command prints for people (paths written, a citation, a listing): every line through `clean`."""
+    return escape.lines(text)
+
+
+def findings_text(findings: Iterable[Finding], verdict: str) -> str:
+    """Findings of a command that is not `validate` (check-version): one located line each, then the verdict."""
+    return "\n".join([*(clean(f"{f.location()}: {f.code}: {f.message}") for f in findings), verdict])
+
+
+def json_text(value: Any) -> str:
+    """JSON for programs (`--json` of any command): every unseen character a `\\u` escape (escape.to_json)."""
+    return escape.to_json(value, indent=2, default=str)
 
 
 def _status(report: Report, layer: str) -> str:
@@ -63,7 +70,7 @@ def text(report: Report) -> str:
                 lines.append(clean(f"  ... and {n - TEXT_ROWS:,} more {code}" + (f" [{field}]" if field else "")
                                    + " (the JSON report lists every finding)"))
     for layer, why in report.skipped.items():
-        lines.append(f"{layer:<20} skipped ({why})")
+        lines.append(clean(f"{layer:<20} skipped ({why})"))
     if report.reconciliations:
         lines += ["", "reconciliation"]
         width = max(len(r.rule) for r in report.reconciliations)
@@ -83,31 +90,21 @@ def to_json(report: Report) -> str:
         "findings": [asdict(f) for f in report.findings],
         "reconciliations": [asdict(r) for r in report.reconciliations],
     }
-    return json.dumps(payload, ensure_ascii=False, indent=2)
+    return escape.to_json(payload, indent=2)
 
-
-def _command_data(value: str) -> str:
-    """A workflow command's message, escaped as the GitHub runner unescapes it."""
-    value = _CONTROL.sub(lambda m: m[0] if m[0] in "\r\n" else f"\\x{ord(m[0]):02x}", value)
-    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _command_property(value: str) -> str:
-    """A workflow command's property (file=, title=): also `:` and `,` escaped."""
-    return _command_data(value).replace(":", "%3A").replace(",", "%2C")
 
 
 def github(report: Report) -> str:
     """GitHub workflow commands: one `::error` (or `::notice`) line a finding, every value escaped."""
     out = []
     for f in report.findings:
-        props = [f"file={_command_property(f.file or 'datapackage.json')}"]
+        props = [f"file={escape.command_property(f.file or 'datapackage.json')}"]
         if f.line is not None or f.row is not None:
             props.append(f"line={f.line if f.line is not None else f.row}")
-        props.append(f"title={_command_property(f'{f.layer}: {f.code}' + (f' ({f.rule})' if f.rule else ''))}")
+        props.append(f"title={escape.command_property(f'{f.layer}: {f.code}' + (f' ({f.rule})' if f.rule else ''))}")
         message = f.message + (f" (computed {f.computed}, printed {f.printed})" if f.computed else "")
         kind = "error" if f.severity == "error" else "notice"
-        out.append(f"::{kind} {','.join(props)}::{_command_data(message)}")
+        out.append(f"::{kind} {','.join(props)}::{escape.command_data(message)}")
     return "\n".join(out)
 
 
@@ -127,20 +124,18 @@ def junit(report: Report) -> str:
         for name in names:
             failing = [f for f in errors if _case(f) == name]
             body = "".join(
-                f"<failure message={quoteattr(clean(f.message))} type={quoteattr(f.code)}>"
-                f"{escape(clean(f.location()))}</failure>" for f in failing
+                f"<failure message={escape.xml_attr(f.message)} type={escape.xml_attr(f.code)}>"
+                f"{escape.xml_text(f.location())}</failure>" for f in failing
             )
-            cases.append(f"<testcase classname={quoteattr(layer)} name={quoteattr(clean(name))}>{body}</testcase>")
-        head = f'<testsuite name={quoteattr(layer)} tests="{len(cases)}" failures="{len(errors)}">'
+            cases.append(f"<testcase classname={escape.xml_attr(layer)} name={escape.xml_attr(name)}>{body}</testcase>")
+        head = f'<testsuite name={escape.xml_attr(layer)} tests="{len(cases)}" failures="{len(errors)}">'
         suites.append(head + "".join(cases) + "</testsuite>")
     return '<?xml version="1.0" encoding="UTF-8"?>\n<testsuites>' + "".join(suites) + "</testsuites>\n"
 
 
 def _cell(value: object) -> str:
-    """One Markdown table cell: a single line, HTML and table syntax escaped."""
-    text = clean(" ".join(str(value).split())) if value is not None else ""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return text.replace("|", "\\|").replace("`", "\\`")
+    """One Markdown table cell: a single line, every Markdown, HTML and table syntax escaped (escape.markdown)."""
+    return escape.markdown(value if value is not None else "")
 
 
 def _finding_row(f: Finding) -> str:
@@ -153,7 +148,7 @@ def _finding_row(f: Finding) -> str:
 def markdown(report: Report) -> str:
     """A job summary: the verdict, each layer's status, the findings, and the reconciliation folded away."""
     n = len(report.findings)
-    lines = [f"## Data package validation: {_verdict(report)}", "", f"Package `{_cell(report.package)}`", ""]
+    lines = [f"## Data package validation: {_verdict(report)}", "", f"Package: {_cell(report.package)}", ""]
     lines += ["| layer | status |", "|---|---|"]
     lines += [f"| {layer} | {_status(report, layer)} |" for layer in report.layers_run]
     lines += [f"| {layer} | skipped ({_cell(why)}) |" for layer, why in report.skipped.items()]

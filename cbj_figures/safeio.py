@@ -10,6 +10,7 @@ so a planted symlink is replaced, never followed.
 from __future__ import annotations
 
 import bz2
+import errno
 import gzip
 import hashlib
 import json
@@ -19,11 +20,12 @@ import shutil
 import stat
 import struct
 import tarfile
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
+from dataclasses import dataclass
+from itertools import dropwhile
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
@@ -35,6 +37,15 @@ MAX_DATA = 8 * 2**30  # one data file
 MAX_TEXT = 256 * MiB  # a source text read whole
 MAX_DEPTH = 100  # nesting of JSON and YAML documents
 HASHES = ("md5", "sha1", "sha224", "sha256", "sha384", "sha512")  # the algorithms a `hash` may name
+# Counts: what lies past a cap is left out with one located `too-large` finding, so the work stays bounded
+# (and linear below the caps: tests/hostile/test_counts.py; docs/benchmark.md has the times at the caps).
+MAX_RESOURCES = 1_000  # resources of a package
+MAX_FIELDS = 2_000  # fields of a Table Schema
+MAX_COLUMNS = 2_000  # labels of a table's header
+MAX_HEADER_BYTES = 16 * MiB  # the header line read to count them
+MAX_RULES = 10_000  # consistency rules of a package
+MAX_RULE_FILE = 4 * MiB  # one rule file
+MAX_FINDINGS = 100_000  # findings of one run (a report lists at most this many)
 
 
 class UnsafeInput(Exception):
@@ -114,31 +125,190 @@ def read_file(path: Path, *, limit: int = MAX_DESCRIPTOR) -> bytes:
 
 
 # ---------------------------------------------------------------- writing
+#
+# Every write is confined to a root and walks down from it one component at a time, openat style: each
+# folder is opened relative to the one above with O_NOFOLLOW | O_DIRECTORY (and created with mkdir relative
+# to it), so a symlink anywhere between the root and the file (`dist`, `docs`, `reports` committed as a link)
+# is refused, never followed. The file itself is written to a fresh temporary file in its folder and renamed
+# over the name: a symlink planted at the name is replaced, not written through.
+#
+# The root is what the user vouched for, followed as typed: the package folder for files written into the
+# package (schemas, docs, validators, CITATION.cff, releases/), the working directory for a relative output
+# path (`--out dist`, `--junit reports/x.xml`), and for an absolute one its deepest existing folder, unless
+# it lies inside the working directory or the package: a pull request decides what those hold, so the walk
+# starts at them (`$GITHUB_STEP_SUMMARY` lies outside both and is the runner's own file).
+
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A path to write: the root it is confined to, and the components below it (none `.`, `..` or empty)."""
+
+    root: Path
+    parts: tuple[str, ...]
+
+    @property
+    def path(self) -> Path:
+        return self.root.joinpath(*self.parts)
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+
+def under(root: str | Path, path: str | Path) -> Target:
+    """`path` (relative to `root`, or `root` joined with it) confined to `root`: a file written into the package."""
+    path = Path(path)
+    if path.is_relative_to(root):
+        rel = path.relative_to(root).as_posix()
+    else:
+        rel = os.path.relpath(path, root) if path.is_absolute() else path.as_posix()
+    return Target(Path(root), PurePosixPath(relpath(rel, "output path")).parts)
+
+
+def confine(path: str | Path, *, package: str | Path | None = None) -> Target:
+    """Where a path the user named is confined (see the section's comment): relative to the working
+    directory, or absolute inside it or the package, the walk starts there; else at its deepest existing
+    folder. A `..` after a named component is refused (it would climb back through a folder unchecked)."""
+    text = os.fspath(path)
+    if not text.strip() or "\0" in text:
+        raise UnsafeInput("unsafe-path", f"output path {text!r} must be a non-empty path")
+    parts = [p for p in Path(text).parts if p != "."]
+    leading = 0 if Path(text).is_absolute() else len(parts) - len(list(dropwhile(lambda p: p == "..", parts)))
+    if ".." in parts[leading:]:
+        raise UnsafeInput("unsafe-path", f"output path {text!r} climbs back with '..'; name the folder directly")
+    cwd = Path(os.getcwd())
+    full = Path(os.path.normpath(cwd / text))  # only leading `..` remain to normalise: against the real cwd
+    for root in _confining_roots(cwd, package):
+        if full != root and full.is_relative_to(root):
+            return Target(root, full.relative_to(root).parts)
+    base = full.parent
+    while not base.is_dir() and base != base.parent:
+        base = base.parent
+    return Target(base, full.relative_to(base).parts)
+
+
+def _confining_roots(cwd: Path, package: str | Path | None) -> list[Path]:
+    """The working directory and the package folder, each as typed and as resolved; the outermost first."""
+    roots = [cwd]
+    pwd = os.environ.get("PWD")
+    if pwd and Path(pwd).is_absolute():
+        try:
+            if os.path.samefile(pwd, cwd):
+                roots.append(Path(pwd))
+        except OSError:
+            pass
+    if package is not None:
+        pkg = Path(package)
+        pkg = pkg if pkg.is_dir() else pkg.parent
+        roots += [Path(os.path.abspath(pkg)), pkg.resolve()]
+    return sorted(set(roots), key=lambda r: len(r.parts))
+
+
+def _refuse(target: Target, upto: int, why: str) -> UnsafeInput:
+    where = target.root.joinpath(*target.parts[:upto])
+    return UnsafeInput("unsafe-path", f"refusing to write in {target.path}: {where} {why}", str(where))
+
+
+@contextmanager
+def open_folder(target: Target, *, create: bool = True) -> Iterator[int]:
+    """A file descriptor of the folder `target` names, reached from its root one component at a time
+    without following a symlink (created, when missing and `create`); UnsafeInput at a symlink or a file."""
+    fd = os.open(target.root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        for i, name in enumerate(target.parts, start=1):
+            parent, fd = fd, -1
+            fd = _step(parent, name, target, i, create)
+        yield fd
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
+def _step(fd: int, name: str, target: Target, i: int, create: bool) -> int:
+    """The folder `name` inside the folder `fd` (which is closed): opened with O_NOFOLLOW | O_DIRECTORY."""
+    try:
+        if create:
+            with suppress(FileExistsError):
+                os.mkdir(name, 0o755, dir_fd=fd)
+        try:
+            mode = os.stat(name, dir_fd=fd, follow_symlinks=False).st_mode
+        except FileNotFoundError:
+            raise _refuse(target, i, "does not exist") from None
+        if stat.S_ISLNK(mode):
+            raise _refuse(target, i, "is a symlink; the toolkit never writes through one")
+        if not stat.S_ISDIR(mode):
+            raise _refuse(target, i, "is not a folder")
+        try:
+            return os.open(name, _DIR_FLAGS, dir_fd=fd)
+        except OSError as e:  # ELOOP or ENOTDIR: swapped for a link or a file after the check
+            raise _refuse(target, i, f"cannot be opened as a folder ({e.strerror})") from None
+    finally:
+        os.close(fd)
+
+
+def output_folder(path: str | Path, *, package: str | Path | None = None, create: bool = True) -> Path:
+    """The output folder the user named (`--out`), checked (and created) component by component; its path."""
+    target = path if isinstance(path, Target) else confine(path, package=package)
+    with open_folder(target, create=create):
+        pass
+    return target.path
+
+
+def write(target: Target, data: str | bytes) -> Path:
+    """Write `data` to the file `target` names: its folder reached without a symlink (see `open_folder`),
+    a fresh temporary file beside the name, renamed over it (a symlink at the name is replaced, not followed)."""
+    if not target.parts:
+        raise UnsafeInput("unsafe-path", f"refusing to write {target.path}: it is a folder", str(target.path))
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    folder, name = Target(target.root, target.parts[:-1]), target.parts[-1]
+    with open_folder(folder) as dfd:
+        try:
+            if stat.S_ISDIR(os.stat(name, dir_fd=dfd, follow_symlinks=False).st_mode):
+                raise UnsafeInput("unsafe-path", f"refusing to write {target.path}: it is a folder", str(target.path))
+        except FileNotFoundError:
+            pass
+        tmp = f".{name[:100]}.{os.urandom(6).hex()}.tmp"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        fd = os.open(tmp, flags, 0o644, dir_fd=dfd)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(payload)
+                os.fchmod(fh.fileno(), 0o644)
+            os.replace(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
+        except BaseException:
+            with suppress(OSError):
+                os.unlink(tmp, dir_fd=dfd)
+            raise
+    return target.path
+
+
+def append(target: Target, text: str) -> Path:
+    """Append to a regular file (`--summary`, GitHub's $GITHUB_STEP_SUMMARY): its folder reached as `write`
+    does, the file opened without following a symlink and without blocking; a FIFO or device is refused."""
+    if not target.parts:
+        raise UnsafeInput("unsafe-path", f"refusing to append to {target.path}: it is a folder", str(target.path))
+    folder, name = Target(target.root, target.parts[:-1]), target.parts[-1]
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
+    with open_folder(folder) as dfd:
+        try:
+            fd = os.open(name, flags | getattr(os, "O_CLOEXEC", 0), 0o644, dir_fd=dfd)
+        except OSError as e:  # ELOOP: a symlink; ENXIO: a FIFO nobody reads
+            why = "it is a symlink" if e.errno == errno.ELOOP else f"not a regular file ({e.strerror})"
+            raise UnsafeInput("unsafe-path", f"refusing to append to {target.path}: {why}", str(target.path)) from None
+    with os.fdopen(fd, "a", encoding="utf-8", errors="surrogateescape") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise UnsafeInput("unsafe-path", f"refusing to append to {target.path}: not a regular file",
+                              str(target.path))
+        os.set_blocking(fd, True)
+        fh.write(text)
+    return target.path
 
 
 def atomic_write(path: Path, data: str | bytes, *, within: Path | None = None) -> Path:
-    """Write `data` to a new temporary file beside `path`, then rename it over `path`.
-
-    A symlink planted at `path` is replaced, not followed; `within` (when given) is the folder the
-    write must stay in, its own symlinks resolved.
-    """
-    path = Path(path)
-    parent = path.parent.resolve()
-    if within is not None and not parent.is_relative_to(Path(within).resolve()):
-        raise UnsafeInput("unsafe-path", f"refusing to write {path}: it is outside {within}", str(path))
-    if path.is_dir() and not path.is_symlink():
-        raise UnsafeInput("unsafe-path", f"refusing to write {path}: it is a folder", str(path))
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, parent / path.name)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return parent / path.name
+    """`write` of `path`, confined to `within` (the package root, for a file written into the package), else
+    to where `confine` puts a path the user named."""
+    return write(under(within, path) if within is not None else confine(path), data)
 
 
 # ---------------------------------------------------------------- parsing

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cbj_figures.findings import Finding
+from cbj_figures.safeio import MAX_FIELDS
 from cbj_figures.types import BOUNDS, TYPES, FieldType
 
 FIELDS_MATCH = ("exact", "equal", "subset", "superset", "partial")
@@ -119,6 +120,10 @@ def parse_schema(descriptor: Any, file: str, *, where: str = "$") -> tuple[Schem
     if not isinstance(raw_fields, list):
         bad('a Table Schema needs a "fields" list', f"{where}.fields")
         return None, out
+    if len(raw_fields) > MAX_FIELDS:
+        out.append(Finding("too-large", f"the schema has {len(raw_fields):,} fields; the limit is {MAX_FIELDS:,}: the "
+                           "rest are not read", file=file, field=f"{where}.fields[{MAX_FIELDS}]", layer="descriptor"))
+        del raw_fields[MAX_FIELDS:]  # bounded from here on, in the descriptor every layer reads too
     schema_missing = missing_values(descriptor.get("missingValues", list(DEFAULT_MISSING)))
     if schema_missing is None:
         bad("missingValues must be a list of strings or {value} objects", f"{where}.missingValues")

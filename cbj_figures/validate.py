@@ -14,13 +14,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from cbj_figures.findings import Finding, Reconciliation, Report
-from cbj_figures.package import Package, open_package
+from cbj_figures.package import Package, PackageError, open_package
+from cbj_figures.safeio import MAX_FINDINGS, UnsafeInput
 
 
 @dataclass(frozen=True)
 class Options:
     cross_check: bool = False  # --all: also the pandera and Great Expectations layers
     profile: dict | None = None  # --profile: a JSON Schema instead of the descriptor's profile
+    require_profile: str | None = None  # --require-profile (else [tool.cbj-figures] profile of its pyproject.toml)
     allow_network: bool = False  # --allow-network: fetch remote data
 
 
@@ -47,8 +49,9 @@ class Context:
 
 def _descriptor(ctx: Context) -> list[Finding]:
     from cbj_figures.descriptor import check_descriptor
+    from cbj_figures.profiles import requirement
 
-    return check_descriptor(ctx.pkg, ctx.options.profile)
+    return check_descriptor(ctx.pkg, ctx.options.profile) + requirement(ctx.pkg, ctx.options.require_profile)
 
 
 def _tables(ctx: Context) -> list[Finding]:
@@ -114,6 +117,17 @@ LAYERS: tuple[Layer, ...] = (
 )
 
 
+def _capped(report: Report, found: list[Finding], layer: str) -> list[Finding]:
+    """A run reports at most MAX_FINDINGS findings; one `too-large` finding says how many more a layer had."""
+    room = MAX_FINDINGS - len(report.findings)
+    if len(found) <= room:
+        return found
+    kept = found[: max(room, 0)]
+    message = (f"{len(found) - len(kept):,} more findings of this layer are not listed: a report lists at most "
+               f"{MAX_FINDINGS:,} (fix these first)")
+    return [*kept, Finding("too-large", message, layer=layer)]
+
+
 def validate(path: str | Path, options: Options | None = None) -> Report:
     """Every layer that applies, in order; raises PackageError when the input is unusable (exit 2)."""
     return validate_run(path, options)[0]
@@ -133,7 +147,15 @@ def validate_run(path: str | Path, options: Options | None = None) -> tuple[Repo
         if layer.cross_check and not options.cross_check:
             report.skipped[layer.name] = "run with --all"
             continue
-        found = [f if f.layer == layer.name else replace(f, layer=layer.name) for f in layer.run(ctx)]
+        try:
+            found = layer.run(ctx)
+        except (PackageError, UnsafeInput):
+            raise  # unusable input: one line, exit 2
+        except Exception as err:  # a bug of ours loses no report and calls nothing valid: the other layers run
+            message = f"the {layer.name} layer failed ({type(err).__name__}: {err}); please report it"
+            found = [Finding("internal-error", message[:2000], layer=layer.name)]
+        found = [f if f.layer == layer.name else replace(f, layer=layer.name) for f in found]
+        found = _capped(report, found, layer.name)
         ctx.found += found
         report.findings += found
         report.layers_run.append(layer.name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from cbj_figures import escape
 from cbj_figures.dictionary import TARGET, dictionary_is_fresh, render_dictionary, write_dictionary
 from cbj_figures.package import copy_package, open_package
 
@@ -25,7 +26,7 @@ def test_every_table_and_field_is_described() -> None:
             rows = [line for line in text.splitlines() if f"| `{field.name}` | {field.type}" in line]
             assert rows, f"{name}.{field.name} missing"
             if field.get("description_zh"):
-                assert any(field.get("description_zh") in row for row in rows)
+                assert any(escape.markdown(" ".join(field.get("description_zh").split())) in row for row in rows)
     value = next(line for line in text.splitlines() if "| `value` | number | CNY million" in line)
     assert "required" in value and "≥ 0" in value and "printed in `printed`" in value
     assert "- primary key: `figure_id`" in text
@@ -43,7 +44,7 @@ def test_a_schema_change_makes_it_stale(tmp_path: Path) -> None:
     assert not dictionary_is_fresh(root)
     write_dictionary(root)
     assert dictionary_is_fresh(root)
-    assert "Changed \\| with a pipe." in (root / TARGET).read_text(encoding="utf-8")
+    assert "Changed \\| with a pipe\\." in (root / TARGET).read_text(encoding="utf-8")
 
 
 def test_a_missing_dictionary_is_not_fresh(tmp_path: Path) -> None:

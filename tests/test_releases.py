@@ -403,7 +403,7 @@ def test_record_does_not_write_through_a_symlinked_releases_folder(repo: Path, t
     shutil.move(repo / "releases", victim)
     (repo / "releases").symlink_to(victim, target_is_directory=True)
     before = sorted(p.relative_to(victim) for p in victim.rglob("*"))
-    with pytest.raises(ReleaseError, match="leads outside"):
+    with pytest.raises(ReleaseError, match="symlink"):
         record(repo)
     assert sorted(p.relative_to(victim) for p in victim.rglob("*")) == before
 

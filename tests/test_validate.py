@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cbj_figures import escape
 from cbj_figures.cli import main
 from cbj_figures.descriptor import json_lines
 from cbj_figures.render import render
@@ -270,9 +271,11 @@ def test_markdown_summary_is_appended(pkg, tmp_path, capsys):
     assert written.startswith("earlier step\n## Data package validation: invalid")
     assert printed.strip() == written.removeprefix("earlier step\n").strip()
     line = line_of(pkg, "market_size", "ai-compute-cluster-market-2021")
-    rows = [r for r in written.splitlines() if r.startswith(f"| resources/market_size.csv | {line} |")]
-    assert any("tables: foreign-key" in r for r in rows)
-    assert all("no_such\\|market" in r and r.count(" | ") == 4 for r in rows)  # a pipe in the data cannot split a row
+    start = f"| {escape.markdown('resources/market_size.csv')} | {line} |"
+    rows = [r for r in written.splitlines() if r.startswith(start)]
+    assert any(escape.markdown("tables: foreign-key") in r for r in rows)
+    # a pipe in the data cannot split a row (Markdown's syntax is escaped: escape.markdown)
+    assert all(escape.markdown("no_such|market") in r and r.count(" | ") == 4 for r in rows)
     assert "| consistency | ok |" in written and "<details><summary>Reconciliation:" in written
 
 

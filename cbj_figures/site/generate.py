@@ -24,7 +24,9 @@ from typing import Any
 
 from markupsafe import Markup
 
+from cbj_figures import escape
 from cbj_figures.package import open_package
+from cbj_figures.safeio import output_folder
 from cbj_figures.site.config import SiteError, load_config
 from cbj_figures.site.model import SiteModel, cells_of, collect, read_page, slug
 
@@ -47,10 +49,59 @@ def split_title(text: Any) -> list[str]:
 
 
 def _markdown(text: str | None) -> Markup:
+    """Markdown (the changelog) as HTML: raw HTML off (escaped), links validated by markdown-it, unseen
+    characters shown as escapes, and an image rendered as a link to it: a page loads nothing remote."""
     from markdown_it import MarkdownIt
 
     md = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
-    return Markup(md.render(text or ""))  # raw HTML is off: the changelog's markup is escaped, links validated
+    md.add_render_rule("image", _image_as_link)
+    return Markup(md.render(escape.visible(text or "", keep="\n\t")))
+
+
+def _image_as_link(self: Any, tokens: list, idx: int, options: Any, env: Any) -> str:
+    token = tokens[idx]
+    alt = self.renderInlineAsText(token.children or [], options, env) or token.attrGet("src") or "image"
+    return f'<a class="image-link" href="{escape.html(token.attrGet("src") or "")}">{escape.html(alt)}</a>'
+
+
+def _finalize(value: Any) -> Any:
+    """Every value a template prints: its unseen characters shown as escapes (autoescape does the rest);
+    markup made safe before (SVG, sanitized Data Docs, rendered Markdown) is left as it is."""
+    return value if value is None or isinstance(value, Markup | int | float) else escape.visible(value)
+
+
+# Attributes that make a browser load what they name; `href` loads only on these tags (on `a` it is a link).
+_LOADING = {"src", "srcset", "poster", "data", "background", "xlink:href"}
+_HREF_LOADS = {"link", "image", "use", "feimage", "script"}
+_REMOTE = re.compile(r"^\s*(?://|[a-z][a-z0-9+.-]*:)", re.IGNORECASE)
+_CSS_URL = re.compile(r"(?:url\(|@import)\s*['\"]?\s*(?://|[a-z][a-z0-9+.-]*:)", re.IGNORECASE)
+
+
+def remote_loads(html: str) -> list[str]:
+    """What a page would load from elsewhere (a remote `src`, stylesheet, CSS `url()`, refresh): a site that
+    needs no server loads nothing remote, so `site` refuses a page with any (none is expected)."""
+    from html.parser import HTMLParser
+
+    found: list[str] = []
+
+    class Scan(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            for name, value in attrs:
+                value = value or ""
+                loads = name in _LOADING or (name == "href" and tag in _HREF_LOADS)
+                if loads and _REMOTE.match(value) and not value.strip().lower().startswith("data:"):
+                    found.append(f"<{tag} {name}={value!r}>")
+                elif name == "style" and _CSS_URL.search(value):
+                    found.append(f"<{tag} style={value!r}>")
+                elif tag == "meta" and name == "http-equiv" and value.lower() == "refresh":
+                    found.append("<meta http-equiv=refresh>")
+
+        def handle_data(self, data: str) -> None:
+            if self.lasttag == "style" and _CSS_URL.search(data):
+                found.append("<style> url()")
+
+    Scan(convert_charrefs=True).feed(html)
+    return found
 
 
 def _shown(value: Any) -> str:
@@ -71,6 +122,7 @@ def environment() -> Any:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=_finalize,
     )
     env.filters.update(lang=lang, slug=slug, split_title=split_title, markdown=_markdown, shown=_shown)
     return env
@@ -82,6 +134,7 @@ def environment() -> Any:
 def _check_out(root: Path, out: Path) -> None:
     if str(out).strip() == "":
         raise SiteError("--out must name a folder")
+    output_folder(out, package=root)  # created; no symlink from its root (the working folder, ...) down to it
     target, package = out.resolve(), root.resolve()
     if target == package:
         raise SiteError("--out must not be the package folder itself")
@@ -226,7 +279,6 @@ def build_site(root: str | Path = ".", out: str | Path = "dist/site", *, data_do
     report, ctx = validate_run(root, Options(cross_check=data_docs))
     model = collect(ctx.pkg, report, ctx.tables, ctx.rules, config)
     model.ge_results = ctx.ge_results
-    out.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=".stage-", dir=out))
     try:
         _write(model, stage)
@@ -253,6 +305,9 @@ def _write(model: SiteModel, site: Path) -> None:
     def page(rel: str, template: str, **context: Any) -> None:
         depth = rel.count("/")
         html = env.get_template(template).render(site=info, m=model, root="../" * depth, **context)
+        if remote_loads(html):  # a bug of ours, never the package's doing: every value is escaped
+            raise SiteError(f"{rel} would load {remote_loads(html)[0]}: refusing to write a page that loads "
+                            "anything remote")
         target = site / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(html, encoding="utf-8")
@@ -265,7 +320,7 @@ def _write(model: SiteModel, site: Path) -> None:
     dl = _downloads(pkg.root, site)
     charts = render_charts(model)
     for c in charts:
-        c.svg = Markup(c.svg)  # checked by charts.check_svg: drawing only
+        c.svg = Markup(escape.visible(c.svg, keep="\n\t"))  # checked by charts.check_svg: drawing only
     tables = [_table_page(model, name, dl) for name in model.tables]
     by_name = {t["name"]: t for t in tables}
     for t in tables:
@@ -292,7 +347,7 @@ def _write(model: SiteModel, site: Path) -> None:
         ge_version = great_expectations.__version__
         datadocs = render_data_docs(model.ge_results, f"{info['name']} {info['version']}")
         for p in datadocs:
-            p.html = Markup(p.html)  # sanitized by gedocs.sanitize
+            p.html = Markup(escape.visible(p.html, keep="\n\t"))  # sanitized by gedocs.sanitize
             page(f"datadocs/{slug(p.table)}.html", "datadocs_page.html", page_title=f"Data Docs: {p.table}", page=p,
                  ge_version=ge_version)
         page("datadocs/index.html", "datadocs_index.html", page_title="Data Docs", pages=datadocs,

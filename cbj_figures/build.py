@@ -26,13 +26,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cbj_figures import safeio
+from cbj_figures.constraints import applicable
 from cbj_figures.conventions import is_figure_field
 from cbj_figures.descriptor import check_descriptor, file_digest
 from cbj_figures.frames import arrow_table, typed_frame
 from cbj_figures.package import Package, Resource, open_package, package_files
 from cbj_figures.printed import Unit, declared_units
-from cbj_figures.tables import Table, cast_constraint, read_tables
-from cbj_figures.types import BOUNDS
+from cbj_figures.tables import Table, read_tables
 from cbj_figures.views import View, ViewError, declared, ident, literal
 
 SUMS = "SHA256SUMS"
@@ -261,15 +261,6 @@ def _declarable(pkg: Package, name: str, fk: Any, done: list[str]) -> bool:
     return list(fk.ref_fields) == list(schema.primary_key) or (len(fk.ref_fields) == 1 and fk.ref_fields[0] in unique)
 
 
-def _number(value: Any) -> str | None:
-    """A bound as SQL: only an int or a finite float's repr, so nothing but a number reaches the DDL."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
-        return None
-    return repr(value)
-
-
 def _create_table(res: Resource, table: pa.Table, keys: list) -> str:
     schema = res.schema
     pk = list(schema.primary_key)
@@ -280,18 +271,14 @@ def _create_table(res: Resource, table: pa.Table, keys: list) -> str:
         col = f"{ident(column.name)} {kind}"
         checks = []
         if f is not None:
-            c = f.constraints
             if f.required and f.name not in pk:
                 col += " NOT NULL"
             if f.unique and pk != [f.name]:
                 col += " UNIQUE"
-            if "enum" in c:
-                checks.append(f"{ident(f.name)} IN ({', '.join(literal(v) for v in c['enum'])})")
-            for rule, op in zip(BOUNDS, (">=", "<=", ">", "<"), strict=True):
-                if rule in c and f.type in ("integer", "number", "year"):
-                    ok, bound = cast_constraint(f, c[rule])
-                    if ok and (text := _number(bound)) is not None:
-                        checks.append(f"{ident(f.name)} {op} {text}")
+            for constraint, value in applicable(f):
+                sql = constraint.backends.get("sql")
+                if sql is not None and (check := sql(f, value, ident(f.name), literal)) is not None:
+                    checks.append(check)
         lines.append(col + "".join(f" CHECK ({check})" for check in checks))
     if pk:
         lines.append(f"PRIMARY KEY ({', '.join(map(ident, pk))})")

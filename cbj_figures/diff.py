@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from cbj_figures import safeio
+from cbj_figures import constraints, safeio
 from cbj_figures.descriptor import file_digest
 from cbj_figures.findings import Finding
 from cbj_figures.loader import find_package_root
@@ -298,19 +298,7 @@ def field_changes(table: str, old: dict, new: dict, descriptive: frozenset[str] 
 
 def constraint_bump(rule: str, old: Any, new: Any) -> str:
     """Loosening a constraint breaks no reader (minor); tightening or an unknown change does (major)."""
-    if new is None:
-        return "minor"
-    if old is None:
-        return "minor" if rule in ("required", "unique") and new is False else "major"
-    if rule in ("required", "unique"):
-        return "minor" if not new else "major"
-    if rule == "enum":
-        return "minor" if set(map(str, old)) <= set(map(str, new)) else "major"
-    if rule in ("minimum", "exclusiveMinimum", "minLength"):
-        return "minor" if new <= old else "major"
-    if rule in ("maximum", "exclusiveMaximum", "maxLength"):
-        return "minor" if new >= old else "major"
-    return "major"
+    return constraints.bump(rule, old, new)
 
 
 def _schema_level(table: str, old: dict, new: dict, descriptive: frozenset[str]) -> list[Change]:

@@ -189,21 +189,13 @@ def frictionless_resource(
     return FrictionlessResource(descriptor, basepath=basepath)
 
 
-# Constraints the standard allows but frictionless refuses (its reader would not open the table); tables.py
-# checks them itself.
-_NOT_FOR_FRICTIONLESS = {"duration": ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"),
-                         "object": ("jsonSchema",), "array": ("jsonSchema",)}
-
-
 def schema_descriptor(schema: Schema) -> dict:
-    """The schema as frictionless should see it to read the table: only the parts we parsed as well formed."""
+    """The schema as frictionless should see it to read the table: only the parts we parsed as well formed, and no
+    constraints (reading needs none; the tables layer checks them, some of which frictionless refuses)."""
     fields = []
     for f in schema.fields:
         d = {k: v for k, v in f.descriptor.items() if k not in ("constraints",)}
         d["type"], d["format"] = f.type, f.format
-        kept = {k: v for k, v in f.constraints.items() if k not in _NOT_FOR_FRICTIONLESS.get(f.type, ())}
-        if kept:
-            d["constraints"] = kept
         fields.append(d)
     out: dict[str, Any] = {"fields": fields, "missingValues": list(schema.missing_values)}
     if schema.fields_match != "exact":

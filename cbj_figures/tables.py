@@ -11,19 +11,18 @@ missing value, and a ragged row is reported and the rest of the table still chec
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 import polars as pl
 
+from cbj_figures.constraints import Column, Failing, broken_rows, show
 from cbj_figures.findings import Finding
 from cbj_figures.package import Package, Resource
 from cbj_figures.read import RawTable, read_table
 from cbj_figures.schema import Field, Schema
-from cbj_figures.types import BOUNDS, duration_key
+from cbj_figures.types import cast_constraint, read_values  # noqa: F401  (cast_constraint: re-exported)
 
 LAYER = "tables"
 
@@ -59,25 +58,6 @@ class Cast:
     typed: pl.Series  # the column's values (null where missing, not of the type, or not representable)
     invalid: pl.Series  # a present value that is not of the type
     size: pl.Series | None = None  # items of arrays, objects and lists (minLength/maxLength)
-
-
-def read_values(field: Field, values: list[Any]) -> list[tuple[bool, Any, int | None]]:
-    """(is of the type, the column value, its size) of each value, by frictionless's reader of the field."""
-    kind, reader, out = field.kind, field.reader, []
-    for v in values:
-        try:
-            got = reader(v)
-        except Exception:  # a reader that raises on odd input (sNaN, ...) has not read it
-            got = None
-        if got is None or (isinstance(got, Decimal) and got.is_snan()):  # sNaN: frictionless reads it, then crashes
-            out.append((False, None, None))
-            continue
-        try:
-            value = kind.to_polars(got)
-        except (ValueError, OverflowError, TypeError):
-            value = None
-        out.append((True, value, len(got) if kind.sized else None))
-    return out
 
 
 def cast(field: Field, raw: pl.Series, natives: dict[int, Any] | None = None, missing: tuple[str, ...] = ()) -> Cast:
@@ -134,111 +114,7 @@ def cast(field: Field, raw: pl.Series, natives: dict[int, Any] | None = None, mi
     return Cast(typed, present & ~ok, size)
 
 
-def cast_constraint(field: Field, value: Any) -> tuple[bool, Any]:
-    """A constraint value (enum item, bound) read like a cell of the field."""
-    ok, typed, _ = read_values(field, [value])[0]
-    return ok, typed
-
-
 # ---------------------------------------------------------------- the rules of one table
-
-
-def _regex(pattern: str) -> tuple[str | None, str | None]:
-    """(the full-match pattern polars evaluates, why it cannot) — Rust's regex engine never backtracks,
-    so a hostile pattern cannot stall the run; what it cannot compile (look-around, back-references)
-    is left unchecked and said so."""
-    anchored = f"^(?:{pattern})$"
-    try:
-        pl.select(pl.lit("").str.contains(anchored))
-        return anchored, None
-    except pl.exceptions.PolarsError as e:
-        try:
-            re.compile(pattern)
-        except re.error as bad:
-            return None, f"invalid regular expression {pattern!r}: {bad}"
-        return None, f"pattern {pattern!r} needs a backtracking regex engine ({str(e).splitlines()[0]}); not checked"
-
-
-Failing = Callable[[int], str]  # row index -> message
-
-
-def _constraint_checks(
-    field: Field, typed: pl.Series, size: pl.Series | None, notes: list[Finding], res: Resource
-) -> Iterator[tuple[str, pl.Series, Failing]]:
-    """(constraint, rows that break it, message) for one field; missing values pass all but `required`."""
-    c = field.constraints
-    value = typed.is_not_null()
-    categories = field.get("categories")
-    if isinstance(categories, list) and categories and field.type in ("string", "integer"):  # Table Schema v2
-        listed = [x.get("value") if isinstance(x, dict) else x for x in categories]
-        allowed = [t for ok, t in (cast_constraint(field, v) for v in listed) if ok and t is not None]
-        broken = value & ~typed.is_in(pl.Series(allowed, dtype=typed.dtype, strict=False).implode())
-        yield "categories", broken, lambda i: f"{_show(typed[i])} is not one of the categories {listed}"
-    if isinstance(c.get("jsonSchema"), dict):
-        yield "jsonSchema", _json_schema_breaks(c["jsonSchema"], typed, value), (
-            lambda i: f"{_show(typed[i])} does not follow the field's jsonSchema"
-        )
-    if c.get("required"):
-        yield "required", ~value, lambda i: f"field {field.name!r} is required, but the cell is empty"
-    if "enum" in c:
-        allowed = [t for ok, t in (cast_constraint(field, v) for v in c["enum"]) if ok and t is not None]
-        bad_enum = value & ~typed.is_in(pl.Series(allowed, dtype=typed.dtype, strict=False).implode())
-        yield "enum", bad_enum, lambda i: f"{_show(typed[i])} is not one of {c['enum']}"
-    for name in BOUNDS:
-        if name not in c:
-            continue
-        ok, bound = cast_constraint(field, c[name])
-        if not ok or bound is None:
-            notes.append(Finding("field-error", f"constraint {name} {c[name]!r} is not a {field.type} value",
-                                 file=res.schema_file or res.path, field=field.name, layer=LAYER))
-            continue
-        op = {"minimum": "lt", "maximum": "gt", "exclusiveMinimum": "le", "exclusiveMaximum": "ge"}[name]
-        ordered = typed
-        if field.type == "duration":  # compared as lengths from one fixed day (months differ in length)
-            ordered = typed.map_elements(duration_key, return_dtype=pl.Int64, skip_nulls=True)
-            bound = duration_key(bound)
-        broken = value & getattr(ordered, op)(bound)
-        if typed.dtype.is_float():
-            broken = broken | (value & typed.is_nan())  # NaN is within no bound (as frictionless judges it)
-        yield name, broken, lambda i, name=name: f"{_show(typed[i])} breaks {name} {c[name]!r}"
-    for name, op in (("minLength", "lt"), ("maxLength", "gt")):
-        if name not in c:
-            continue
-        length = size if size is not None else (typed.str.len_chars() if typed.dtype == pl.Utf8 else None)
-        if length is not None:
-            broken = value & getattr(length, op)(c[name])
-            yield name, broken, lambda i, name=name, length=length: f"length {length[i]} breaks {name} {c[name]}"
-    if "pattern" in c and typed.dtype == pl.Utf8:
-        anchored, why = _regex(c["pattern"])
-        if anchored is None:
-            code = "field-error" if why and why.startswith("invalid") else "unsupported"
-            notes.append(Finding(code, why or "", file=res.schema_file or res.path, field=field.name, layer=LAYER))
-        else:
-            broken = value & ~typed.str.contains(anchored)
-            yield "pattern", broken, lambda i: f"{_show(typed[i])} does not match pattern {c['pattern']!r}"
-
-
-def _json_schema_breaks(schema: dict, typed: pl.Series, present: pl.Series) -> pl.Series:
-    """Rows whose object or array breaks the field's `jsonSchema` (its $refs resolve to nothing remote)."""
-    import json
-
-    from cbj_figures.profiles import validator
-
-    check = validator(schema)
-    distinct = typed.filter(present).unique().to_list()
-    bad = []
-    for text in distinct:
-        try:
-            if not check.is_valid(json.loads(text)):
-                bad.append(text)
-        except Exception:  # a schema that cannot be applied (a remote $ref): said by the value itself
-            bad.append(text)
-    return present & typed.is_in(pl.Series(bad, dtype=pl.Utf8).implode())
-
-
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 class _Findings:
@@ -314,13 +190,18 @@ def check_table(raw: RawTable) -> tuple[Table, list[Finding]]:
                         f"cell {k + 1} ({raw.names[k]}) is missing", i, raw.names[k])
     def field_checks(name: str, field: Field) -> tuple[list[Finding], list[tuple[str, pl.Series, Failing]]]:
         own: list[Finding] = []
-        return own, list(_constraint_checks(field, columns[name], sizes[name], own, raw.resource))
+
+        def note(code: str, message: str) -> None:
+            own.append(Finding(code, message, file=raw.resource.schema_file or raw.resource.path, field=field.name,
+                               layer=LAYER))
+
+        return own, list(broken_rows(field, Column(columns[name], sizes[name], note)))
 
     for (name, field), (own, constraints) in zip(declared, _each(field_checks, declared, parallel), strict=True):
         typed, bad = columns[name], invalid[name] & keep
         kind = f"{field.type}" + (f" ({field.format})" if field.format != "default" else "")
         cells = raw.text.get_column(name)
-        out.rows("type-error", bad, lambda i, cells=cells, kind=kind: f"{_show(cells[i])} is not a {kind}", name)
+        out.rows("type-error", bad, lambda i, cells=cells, kind=kind: f"{show(cells[i])} is not a {kind}", name)
         checkable = keep & ~invalid[name]
         notes += own
         for rule, broken, message in constraints:
@@ -344,7 +225,7 @@ def _repeats(out: _Findings, frame: pl.DataFrame, keys: list[str], mask: pl.Seri
     first = indexed.unique(subset=keys, keep="first", maintain_order=True).rename({"_i": "_first"})
     shown = indexed.filter(mask).join(first, on=keys, how="left", nulls_equal=True)
     for i, j in zip(shown["_i"].to_list(), shown["_first"].to_list(), strict=True):
-        values = ", ".join(_show(frame[k][i]) for k in keys)
+        values = ", ".join(show(frame[k][i]) for k in keys)
         out.add(code, f"{values} repeats row {int(out.raw.rows[j])}", i, field, rule)
 
 
@@ -413,7 +294,7 @@ def check_foreign_keys(t: Table, tables: dict[str, Table]) -> list[Finding]:
             dangling = checked.join(keys, on=list(fk.ref_fields), how="anti", nulls_equal=True)["_i"].to_list()
         where = f"{target}({', '.join(fk.ref_fields)})"
         for i in dangling:
-            values = ", ".join(_show(t.text[f][i]) for f in fk.fields)
+            values = ", ".join(show(t.text[f][i]) for f in fk.fields)
             out.append(Finding("foreign-key", f"({values}) is not in {where}", file=t.path, line=t.line(i),
                                row=int(t.rows[i]), field=label, layer=LAYER, rule="foreignKeys"))
     return out

@@ -54,7 +54,8 @@ def _descriptor(ctx: Context) -> list[Finding]:
 def _tables(ctx: Context) -> list[Finding]:
     from cbj_figures.tables import read_tables
 
-    ctx.tables, found = read_tables(ctx.pkg, allow_network=ctx.options.allow_network)
+    keep = ctx.pkg.conventions or ctx.options.cross_check  # the layers after this one read the rows kept here
+    ctx.tables, found = read_tables(ctx.pkg, allow_network=ctx.options.allow_network, keep=keep)
     ctx.unread = set(ctx.pkg.tables) - set(ctx.tables)
     return found
 

@@ -351,6 +351,34 @@ def test_ours_parity(case: str) -> None:
     assert_parity(CORPUS / case, expected, ours)
 
 
+@contextlib.contextmanager
+def small_batches(block: int = 64, rows: int = 2) -> Iterator[None]:
+    """The streaming path at its smallest: batches of a few rows, and every key set spilled to DuckDB."""
+    from cbj_figures import keys, read
+
+    with mock.patch.object(read, "BATCH_BYTES", block), mock.patch.object(read, "GENERAL_ROWS", rows), \
+            mock.patch.object(keys, "KEY_MEMORY", 0):
+        yield
+
+
+def every_finding(path: Path) -> list[tuple]:
+    from cbj_figures.validate import validate
+
+    return sorted((f.code, f.file or "", f.row or 0, f.line or 0, f.field or "", f.rule or "", f.message)
+                  for f in validate(path).findings)
+
+
+@pytest.mark.parametrize("case", cases())
+def test_ours_parity_in_small_batches(case: str) -> None:
+    """The same findings, to the line and the message, when every table is many batches and its keys spill."""
+    if case in NOT_RUN_BY_FRICTIONLESS:
+        pytest.skip("remote")
+    whole = every_finding(CORPUS / case)
+    with small_batches():
+        assert every_finding(CORPUS / case) == whole
+        assert_parity(CORPUS / case, expected_verdict(case), run_ours(CORPUS / case))
+
+
 @pytest.mark.parametrize("case", [c for c in cases() if c not in OVERRIDES])
 def test_frictionless_answers_pass_the_harness(case: str) -> None:
     """The comparison is sound: frictionless's own answer, read as ours, passes; with one error less it fails."""
@@ -589,3 +617,6 @@ def test_ours_on_generated_packages(package: Generated) -> None:
         assert_parity(folder, run_frictionless(folder), run_ours(folder))
         write_package(folder, package, broken=True)
         assert_parity(folder, run_frictionless(folder), run_ours(folder))
+        whole = every_finding(folder)
+        with small_batches(rows=1):
+            assert every_finding(folder) == whole

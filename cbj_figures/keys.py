@@ -116,7 +116,8 @@ class Repeats:
     code: str  # unique-error or primary-key
     rule: str  # unique, primaryKey, uniqueKeys
     hashes: list[np.ndarray] = field(default_factory=list)
-    indices: list[np.ndarray] = field(default_factory=list)  # global indices of the hashed rows
+    indices: list[np.ndarray | int] = field(default_factory=list)  # global indices of the hashed rows (an int: from
+    # there on, every row of the batch)
     spilled: str | None = None
     nbytes: int = 0
 
@@ -125,21 +126,29 @@ class Repeats:
         return ",".join(self.fields)
 
     def add(self, frame: pl.DataFrame, include: pl.Series, offset: int, spill: Spill) -> None:
-        rows = frame.select(self.fields).filter(include)
-        index = np.flatnonzero(include.fill_null(False).to_numpy()).astype(np.int64) + offset
-        if not len(index):
+        every = bool(include.all())
+        rows = frame.select(self.fields) if every else frame.select(self.fields).filter(include)
+        if not rows.height:
             return
+        index: np.ndarray | int = offset if every else \
+            np.flatnonzero(include.fill_null(False).to_numpy()).astype(np.int64) + offset
         hashes = row_hashes(rows)
-        if self.spilled is None and self.nbytes + hashes.nbytes + index.nbytes > KEY_MEMORY:
-            self.spilled = spill.table(pl.DataFrame({"h": np.concatenate([np.empty(0, np.uint64), *self.hashes]),
-                                                     "i": np.concatenate([np.empty(0, np.int64), *self.indices])}))
+        size = hashes.nbytes + (0 if every else hashes.nbytes)
+        if self.spilled is None and self.nbytes + size > KEY_MEMORY:
+            self.spilled = spill.table(pl.DataFrame({"h": np.empty(0, np.uint64), "i": np.empty(0, np.int64)}))
+            for h, i in zip(self.hashes, self.indices, strict=True):
+                self._insert(spill, h, i)
             self.hashes, self.indices = [], []
         if self.spilled is not None:
-            spill.run(f"INSERT INTO {self.spilled} SELECT * FROM batch", batch=pl.DataFrame({"h": hashes, "i": index}))
+            self._insert(spill, hashes, index)
             return
         self.hashes.append(hashes)
         self.indices.append(index)
-        self.nbytes += hashes.nbytes + index.nbytes
+        self.nbytes += size
+
+    def _insert(self, spill: Spill, hashes: np.ndarray, index: np.ndarray | int) -> None:
+        spill.run(f"INSERT INTO {self.spilled} SELECT * FROM batch",
+                  batch=pl.DataFrame({"h": hashes, "i": _indices(index, len(hashes))}))
 
     def candidates(self, spill: Spill) -> np.ndarray:
         """Global indices of the rows whose hash another row shares, in order (empty: no key repeats)."""
@@ -155,7 +164,12 @@ class Repeats:
         del ordered
         if not len(repeated):
             return np.empty(0, np.int64)
-        return np.concatenate([i[np.isin(h, repeated)] for h, i in zip(self.hashes, self.indices, strict=True)])
+        return np.concatenate([_indices(i, len(h))[np.isin(h, repeated)]
+                               for h, i in zip(self.hashes, self.indices, strict=True)])
+
+
+def _indices(index: np.ndarray | int, n: int) -> np.ndarray:
+    return np.arange(index, index + n, dtype=np.int64) if isinstance(index, int) else index
 
 
 @dataclass

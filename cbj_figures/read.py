@@ -11,6 +11,7 @@ result is the same: one text column a field, each row's frictionless row number,
 
 from __future__ import annotations
 
+import os
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -370,7 +371,7 @@ def _bulk_plan(pkg: Package, res: Resource, fres: Any) -> _CsvPlan | None:
     return _CsvPlan(control.delimiter, control.quote_char or None)
 
 
-BATCH_BYTES = 32 * 2**20  # the text a batch holds: pyarrow's block size, and the general path's batch
+BATCH_BYTES = int(os.environ.get("CBJ_FIGURES_BATCH_BYTES", 8 * 2**20))  # the text a batch holds (pyarrow: its block)
 
 
 def _bulk_batches(path: Any, plan: _CsvPlan, meta: RawTable, block: int | None = None) -> Iterator[RawTable]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -64,12 +65,28 @@ def _time(value: dt.time) -> dt.time:
     return value.replace(tzinfo=None)
 
 
+_NUMERALS = ("integer", "number", "year")
+
+
+def standard_numeral(field: Any, text: str) -> bool:
+    """Whether a number's text is in the Table Schema's grammar: ASCII digits, no spaces, no `_`. Python's int() and
+    Decimal(), frictionless's readers, also take ` 1.5`, `1_000` and full-width or Arabic-Indic digits; the
+    standard does not. What groupChar, decimalChar and bareNumber allow is taken out first, as frictionless does."""
+    d = field.descriptor
+    if d.get("bareNumber") is False:
+        text = re.sub(r"((^[^-\d]*)|(\D*$))", "", text)
+    if isinstance(group := d.get("groupChar"), str) and group:
+        text = text.replace(group, "")
+    return text.isascii() and "_" not in text and not any(c.isspace() for c in text)
+
+
 def read_values(field: Any, values: list[Any]) -> list[tuple[bool, Any, int | None]]:
     """(is of the type, the column value, its size) of each value, by frictionless's reader of the field."""
     kind, reader, out = field.kind, field.reader, []
+    numeral = kind.name in _NUMERALS
     for v in values:
         try:
-            got = reader(v)
+            got = None if numeral and isinstance(v, str) and not standard_numeral(field, v) else reader(v)
         except Exception:  # a reader that raises on odd input (sNaN, ...) has not read it
             got = None
         if got is None or (isinstance(got, Decimal) and got.is_snan()):  # sNaN: frictionless reads it, then crashes

@@ -91,6 +91,23 @@ def test_a_lenient_date_frictionless_reads_is_valid(pkg: Path) -> None:
     assert table_findings(pkg) == []
 
 
+@pytest.mark.parametrize("value", ["３１８", "٣١٨", "3_18", " 318", "318 "])
+def test_numbers_outside_the_standard_grammar_are_type_errors(pkg: Path, value: str) -> None:
+    """Python's Decimal() reads all of these (so frictionless does); the Table Schema's number has ASCII digits only."""
+    replace(pkg, FIGURES, ",318,", f",{value},")
+    f = only(table_findings(pkg))
+    assert (f.code, f.row, f.line, f.field) == ("type-error", 3, 3, "value")
+
+
+def test_a_declared_group_char_may_be_a_space(pkg: Path) -> None:
+    schema = json.loads((pkg / "schemas/figures.json").read_text(encoding="utf-8"))
+    schema["fields"][2]["groupChar"] = " "
+    (pkg / "schemas/figures.json").write_text(json.dumps(schema), encoding="utf-8")
+    replace(pkg, FIGURES, ",318,", ",3 180,")
+    tables, findings = read_tables(load_package(pkg))
+    assert findings == [] and tables["figures"].frame["value"][1] == 3180
+
+
 def test_pattern_is_a_full_match(pkg: Path) -> None:
     replace(pkg, SOURCES, "S03,", "S033,")  # S\d{2} matches a prefix of it
     found = [f for f in table_findings(pkg) if f.rule == "pattern"]

@@ -49,6 +49,9 @@ CODES: dict[str, Code] = _codes(
          "is not checked (said so, never guessed).", severity="note"),
     Code("not-checked", "Not checked", "Something could not be checked: a layer could not see a table "
          "(unreadable, or remote and not fetched), or a profile is remote.", severity="note"),
+    Code("duplicate-field-name", "Duplicate field name", "Two fields of a v2 Table Schema have the same name. v2 says "
+         "names MUST be unique and that a consumer MUST NOT take the descriptor as invalid for it (v1 allowed it): "
+         "the table is checked, the repeated field named `name (2)`.", severity="note"),
     Code("schema-inferred", "Schema inferred", "The table has no schema; one was inferred from its data as "
          "frictionless does, and the table checked against it.", severity="note"),
     # -- reading a table

@@ -260,6 +260,15 @@ def _open(pkg: Package, res: Resource, out: list[Finding]) -> tuple[TableSource 
     except (ValueError, UnicodeDecodeError) as e:
         out.append(_finding("format-error", f"not valid JSON: {e}", res))
         return None, out
+    declared = res.schema
+    if declared is not None and (renamed := _renamed(declared)) is not declared:  # a name twice: v1 allowed it
+        if pkg.standard != "v1":
+            twice = sorted({f.name for f in declared.fields if declared.names.count(f.name) > 1})
+            out.append(_finding("duplicate-field-name", f"the schema names {', '.join(map(repr, twice))} more than "
+                                "once (v2: names MUST be unique); the table is checked, the repeat named "
+                                f"{renamed.fields[[f.name for f in renamed.fields].index(twice[0] + ' (2)')].name!r}",
+                                res, field=twice[0]))
+        res = replace(res, schema=renamed)
     fres = frictionless_resource(res, res.schema, str(pkg.root), pkg.standard, rows)
     with fres:
         if not fres.labels and not fres.fragment:
@@ -279,7 +288,8 @@ def _open(pkg: Package, res: Resource, out: list[Finding]) -> tuple[TableSource 
             out.append(_finding("not-checked", f"the encoding of {res.path!r} is not declared; it was read as "
                                 f"{fres.encoding}, as frictionless detects it (the standard's default is UTF-8)", res))
         header = _header(fres)
-        out += [_header_finding(e, res) for e in header.errors]
+        errors = header.errors if declared is res.schema or declared is None else _header(fres, declared).errors
+        out += [_header_finding(e, res) for e in errors]
         try:
             expected = header.get_expected_fields()
         except Exception as e:  # fieldsMatch by name with a label twice: the pairing is ambiguous
@@ -306,27 +316,45 @@ def _open(pkg: Package, res: Resource, out: list[Finding]) -> tuple[TableSource 
     return source, out
 
 
-def _header(fres: Any) -> Any:
+def _renamed(schema: Schema) -> Schema:
+    """The schema with each repeated field name made unique (`a`, `a (2)`), for reading (frictionless refuses
+    repeated names); the schema itself when no name repeats."""
+    seen: dict[str, int] = {}
+    fields = []
+    for f in schema.fields:
+        seen[f.name] = seen.get(f.name, 0) + 1
+        name = f.name if seen[f.name] == 1 else f"{f.name} ({seen[f.name]})"
+        fields.append(f if name == f.name else replace(f, name=name, descriptor={**f.descriptor, "name": name}))
+    return schema if all(n == 1 for n in seen.values()) else replace(schema, fields=tuple(fields))
+
+
+def _header(fres: Any, declared: Schema | None = None) -> Any:
     """frictionless's header, except for several header rows: there a label missing from an upper row is the one
-    to its left (a merged cell), as the Table Dialect spec's own example reads `fruit` over `id,name`."""
-    rows = list(fres.dialect.header_rows) if fres.dialect.header else []
-    if len(rows) < 2 or max(rows) > len(fres.sample):
-        return fres.header
+    to its left (a merged cell), as the Table Dialect spec's own example reads `fruit` over `id,name`. With
+    `declared` (a schema whose names repeat), the header checked against its own names."""
     from frictionless.table import Header
 
-    table = [list(fres.sample[r - 1]) for r in rows]
-    width = max(len(r) for r in table)
-    for cells in table[:-1]:
-        cells += [""] * (width - len(cells))
-        for k in range(1, width):
-            if not str(cells[k] or "").strip():
-                cells[k] = cells[k - 1]
-    join = fres.dialect.header_join
-    labels = [join.join(str(r[k]).strip() for r in table if k < len(r) and str(r[k] or "").strip()).strip()
-              for k in range(width)]
-    if labels == list(fres.labels):
+    rows = list(fres.dialect.header_rows) if fres.dialect.header else []
+    labels = list(fres.labels)
+    if len(rows) >= 2 and max(rows) <= len(fres.sample):
+        table = [list(fres.sample[r - 1]) for r in rows]
+        width = max(len(r) for r in table)
+        for cells in table[:-1]:
+            cells += [""] * (width - len(cells))
+            for k in range(1, width):
+                if not str(cells[k] or "").strip():
+                    cells[k] = cells[k - 1]
+        join = fres.dialect.header_join
+        labels = [join.join(str(r[k]).strip() for r in table if k < len(r) and str(r[k] or "").strip()).strip()
+                  for k in range(width)]
+    if labels == list(fres.labels) and declared is None:
         return fres.header
-    return Header(labels, fields=list(fres.schema.fields), row_numbers=rows,
+    fields = list(fres.schema.fields)
+    if declared is not None:
+        from frictionless import Field as FrictionlessField
+
+        fields = [FrictionlessField.from_descriptor({"name": f.name, "type": f.type}) for f in declared.fields]
+    return Header(labels, fields=fields, row_numbers=rows or [1],
                   ignore_case=not fres.dialect.header_case, fields_match=fres.schema.fields_match)
 
 

@@ -145,8 +145,11 @@ OVERRIDES: dict[str, Verdict] = {
     "constraint-json-schema": Verdict(False, (Key("constraint-error", "data.csv", 3, "obj"),)),
     # `minimum` applies to durations (Table Schema lists it); frictionless rejects the schema instead.
     "constraint-minimum-duration": Verdict(False, (Key("constraint-error", "data.csv", 3, "span"),)),
-    # v2: duplicate field names MUST NOT make the descriptor invalid (they were allowed in v1).
-    "duplicate-field-names": Verdict(True),
+    # Duplicate field names MUST NOT make a v2 descriptor invalid (v1 allowed them): the table is read by position,
+    # and its header has a label twice (frictionless's duplicate-label), its rows checked (a type error in v1's).
+    "duplicate-field-names": Verdict(False, (Key("duplicate-label", "data.csv", None),)),
+    "duplicate-field-names-v1": Verdict(False, (Key("duplicate-label", "data.csv", None),
+                                                Key("type-error", "data.csv", 3, "a (2)"))),
     # frictionless crashes (TypeError: naive vs aware datetimes); ours answers: a datetime without a zone is read
     # as UTC (aware ones are compared in UTC), and 2020-06-01T00:00:00 is after 2020-01-01T00:00:00Z.
     "datetime-naive-vs-aware-minimum": Verdict(True),

@@ -281,3 +281,15 @@ def test_many_rows_keep_their_lines_and_a_late_error_is_located(pkg: Path) -> No
     tables, found = read_tables(load_package(pkg))
     assert tables["figures"].frame.height == 100_005
     assert [(f.code, f.line, f.field) for f in found] == [("type-error", 100_006, "value")]
+
+
+@pytest.mark.parametrize(("case", "note"), [("duplicate-field-names", True), ("duplicate-field-names-v1", False)])
+def test_a_field_name_twice_is_read_by_position(case: str, note: bool) -> None:
+    """v1 allowed a name twice, v2 says MUST NOT but also MUST NOT take the descriptor as invalid: the table is read
+    either way (its header has a label twice, as frictionless says), and v2 notes the repeated name."""
+    pkg = load_package(Path(__file__).parent / "corpus" / case)
+    tables, findings = read_tables(pkg)
+    codes = [(f.code, f.row, f.field) for f in findings]
+    assert ("duplicate-label", 1, "a") in codes
+    assert (("duplicate-field-name", None, "a") in codes) == note
+    assert tables["data"].frame.columns == ["a", "a (2)"]

@@ -115,6 +115,7 @@ class Repeats:
     fields: tuple[str, ...]
     code: str  # unique-error or primary-key
     rule: str  # unique, primaryKey, uniqueKeys
+    also: tuple[tuple[str, str], ...] = ()  # (code, rule) of another rule over the same rows (a unique primary key)
     hashes: list[np.ndarray] = field(default_factory=list)
     indices: list[np.ndarray | int] = field(default_factory=list)  # global indices of the hashed rows (an int: from
     # there on, every row of the batch)

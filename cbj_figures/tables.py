@@ -259,8 +259,13 @@ def _cast(raw: RawTable, name: str, field: Field) -> Cast:
 def _uniqueness(schema: Schema, names: set[str]) -> list[Repeats]:
     """The uniqueness rules of a table, in the order their findings are listed."""
     out = [Repeats((f.name,), "unique-error", "unique") for f in schema.fields if f.unique and f.name in names]
-    if schema.primary_key and set(schema.primary_key) <= names:
-        out.append(Repeats(tuple(schema.primary_key), "primary-key", "primaryKey"))
+    pk = tuple(schema.primary_key)
+    if pk and set(pk) <= names:
+        twin = next((r for r in out if r.fields == pk and not schema.field(pk[0]).kind.polars.is_float()), None)
+        if twin is not None:  # a unique field that is the primary key: the same rows, one set of hashes
+            twin.also = (("primary-key", "primaryKey"),)
+        else:
+            out.append(Repeats(pk, "primary-key", "primaryKey"))
     out += [Repeats(tuple(k), "unique-error", "uniqueKeys") for k in schema.unique_keys if set(k) <= names]
     return out
 
@@ -307,8 +312,9 @@ def _repeat_findings(source: TableSource, rules: list[Repeats], spill: Spill) ->
         shown = frame.filter(repeated).join(first, on=keys, how="left", nulls_equal=True)
         for r in shown.iter_rows(named=True):
             values = ", ".join(show(r[k]) for k in keys)
-            out.append(Finding(rule.code, f"{values} repeats row {r['_first']}", file=source.file, line=r["_line"],
-                               row=r["_row"], field=rule.label, layer=LAYER, rule=rule.rule))
+            for code, name in ((rule.code, rule.rule), *rule.also):
+                out.append(Finding(code, f"{values} repeats row {r['_first']}", file=source.file, line=r["_line"],
+                                   row=r["_row"], field=rule.label, layer=LAYER, rule=name))
     return out
 
 

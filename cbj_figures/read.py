@@ -442,6 +442,10 @@ def _bulk_batches(path: Any, plan: _CsvPlan, meta: RawTable, block: int | None =
         offset += frame.height
     if invalid:
         raise Fallback
+    if not offset:  # a header and no rows: one empty batch, with its columns
+        empty = pl.DataFrame(schema=dict.fromkeys(names, pl.Utf8))
+        yield replace(meta, text=empty, rows=pl.Series("row", [], dtype=pl.Int64),
+                      lines=pl.Series("line", [], dtype=pl.Int64))
 
 
 def _line_breaks(frame: pl.DataFrame) -> pl.Series:

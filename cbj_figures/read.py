@@ -301,10 +301,13 @@ def _open(pkg: Package, res: Resource, out: list[Finding]) -> tuple[TableSource 
         names = [f.name for f in expected]
         header_rows = list(fres.dialect.header_rows) if fres.dialect.header else []
         plan = _bulk_plan(pkg, res, fres)
+        detected = fres.dialect.to_descriptor() if res.format in ("csv", "tsv") and not res.dialect else None
     meta = RawTable(res, schema, fields, names, pl.DataFrame(), pl.Series(), None, None, {}, header_rows)
 
     def general() -> Iterator[RawTable]:
-        again = frictionless_resource(res, res.schema, str(pkg.root), pkg.standard, rows)
+        # the dialect frictionless detected, declared: Python's csv.Sniffer is not run over the sample again
+        again = frictionless_resource(replace(res, dialect=detected) if detected else res, res.schema, str(pkg.root),
+                                      pkg.standard, rows)
         with again:
             yield from _general_batches(again, meta, capped=bool(res.compression or res.urls))
 

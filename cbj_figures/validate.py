@@ -22,6 +22,8 @@ class Options:
     cross_check: bool = False  # --all: also the pandera and Great Expectations layers
     profile: dict | None = None  # --profile: a JSON Schema instead of the descriptor's profile
     allow_network: bool = False  # --allow-network: fetch remote data
+    keep_rows: bool = False  # keep every table's rows in the context (the site shows them); else only when a layer
+    # reads them (conventions, --all): the tables layer streams
 
 
 @dataclass
@@ -54,7 +56,7 @@ def _descriptor(ctx: Context) -> list[Finding]:
 def _tables(ctx: Context) -> list[Finding]:
     from cbj_figures.tables import read_tables
 
-    keep = ctx.pkg.conventions or ctx.options.cross_check  # the layers after this one read the rows kept here
+    keep = ctx.pkg.conventions or ctx.options.cross_check or ctx.options.keep_rows  # what later layers read
     ctx.tables, found = read_tables(ctx.pkg, allow_network=ctx.options.allow_network, keep=keep)
     ctx.unread = set(ctx.pkg.tables) - set(ctx.tables)
     return found

@@ -1,6 +1,7 @@
 """The floor: a hand-written polars validator of the checks `cbj-figures validate` runs on the benchmark's packages.
 
-    python benchmarks/floor.py PATH/datapackage.json     # prints VALID or INVALID (exit 0 or 1)
+    python benchmarks/floor.py PATH/datapackage.json               # prints VALID or INVALID (exit 0 or 1)
+    python benchmarks/floor.py --streaming PATH/datapackage.json   # the same checks in polars' streaming engine
 
 Only what those packages need (it is not a general validator): local CSV tables, comma-separated,
 UTF-8, header on line 1, one record a line; schemas inline or in a file; field types string,
@@ -10,6 +11,9 @@ declared `hash` (sha256) and `bytes` of each file. For each table: the header ag
 schema, every cell cast to its type (a failure counted), then the constraints on the cells that
 are of their type, all as one polars query over a frame of text columns. The hash is computed
 in a thread while polars parses (hashlib releases the GIL).
+
+`--streaming`: the same query over `pl.scan_csv` collected by polars' streaming engine (batches,
+memory bounded by what the query keeps: the distinct keys), the foreign keys as streaming anti-joins.
 """
 
 from __future__ import annotations
@@ -104,6 +108,7 @@ def validate(descriptor: Path) -> list[str]:
             keys.setdefault(fk["reference"].get("resource") or name, set()).update(theirs)
     errors: list[str] = []
     frames: dict[str, pl.DataFrame] = {}  # the key columns of each table, typed
+    lazies: dict[str, pl.LazyFrame] = {}  # the same, as queries (--streaming)
     for res in package["resources"]:
         path, schema = root / res["path"], schemas[res["name"]]
         fields = schema["fields"]
@@ -117,6 +122,18 @@ def validate(descriptor: Path) -> list[str]:
         names = [f["name"] for f in fields]
         if header != names:
             errors.append(f"{res['path']}:1: header {header} is not the schema's fields {names}")
+        elif STREAMING:
+            lazy = pl.scan_csv(path, infer_schema=False)
+            pk = schema.get("primaryKey", [])
+            pk = [pk] if isinstance(pk, str) else pk
+            rules = [expr for f in fields for _, expr in checks(f, missing)]
+            if pk:
+                key = pl.col(pk[0]) if len(pk) == 1 else pl.struct(pk)
+                rules.append((pl.len() - key.n_unique()).alias(f"primary key {pk}"))
+            counts = lazy.select(rules).collect(engine="streaming").row(0, named=True)
+            errors += [f"{res['path']}: {n} row(s) break {rule}" for rule, n in counts.items() if n]
+            lazies[res["name"]] = lazy.select(
+                typed(f, pl.col(f["name"]).replace(missing, None)) for f in fields if f["name"] in keys[res["name"]])
         else:
             frame = pl.read_csv(path, infer_schema=False)
             pk = schema.get("primaryKey", [])
@@ -140,10 +157,17 @@ def validate(descriptor: Path) -> list[str]:
         for fk in schema.get("foreignKeys", []):
             own, theirs = key_fields(fk)
             target = fk["reference"].get("resource") or name
+            renamed = (pl.col(a).alias(b) for a, b in zip(own, theirs, strict=True))
+            if STREAMING and name in lazies and target in lazies:
+                child = lazies[name].with_row_index("i").select("i", *renamed)
+                child = child.filter(pl.any_horizontal(pl.col(theirs).is_not_null()))
+                dangling = child.join(lazies[target].select(theirs).unique(), on=theirs, how="anti", nulls_equal=True)
+                for i in dangling.select("i").head(10).collect(engine="streaming")["i"]:
+                    errors.append(f"{name}:{i + 2}: {own} not in {target}{theirs}")
+                continue
             if name not in frames or target not in frames:
                 errors.append(f"{name}: foreign key {own} to {target!r} not checked (a table was not read)")
                 continue
-            renamed = (pl.col(a).alias(b) for a, b in zip(own, theirs, strict=True))
             child = frames[name].with_row_index("i").select("i", *renamed)
             child = child.filter(pl.any_horizontal(pl.col(theirs).is_not_null()))  # a key all empty is not checked
             dangling = child.join(frames[target].select(theirs).unique(), on=theirs, how="anti", nulls_equal=True)
@@ -152,8 +176,14 @@ def validate(descriptor: Path) -> list[str]:
     return errors
 
 
+STREAMING = False
+
+
 def main() -> int:
-    errors = validate(Path(sys.argv[1]))
+    global STREAMING
+    args = sys.argv[1:]
+    STREAMING = args[0] == "--streaming"
+    errors = validate(Path(args[-1]))
     print("\n".join([*errors, "INVALID" if errors else "VALID"]))
     return 1 if errors else 0
 

@@ -31,8 +31,12 @@ DANGLING = "r999"  # the entity of the broken variant's last row: not a region
 
 
 def _digest(path: Path) -> tuple[str, int]:
-    data = path.read_bytes()
-    return hashlib.sha256(data).hexdigest(), len(data)
+    digest, size = hashlib.sha256(), 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 22):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
 
 
 def _write_json(path: Path, value: dict) -> None:
@@ -91,29 +95,27 @@ def _observations_schema() -> dict:
     return schema
 
 
-def figures(root: Path, rows: int, *, seed: int = SEED, broken: bool = False) -> dict:
-    """Write the figure-table package with `rows` observations under `root`; returns facts about it.
+CHUNK_GROUPS = 2_000_000  # groups of five rows generated at a time: 10M rows, so that 100M fit in memory
 
-    Each group (region, month) has four sector rows and their total; a sector is printed with one
-    decimal in 亿元, one total in ten with 约 (approx); the quote holds the printed figure after a
-    comma (so every quote is a quoted CSV cell). One row in twenty is attributed to another region,
-    one in ten has a base period.
-    """
-    rng = np.random.default_rng(seed)
-    groups = rows // 5
-    g = np.arange(groups)
+
+def _observations(rng: np.random.Generator, start: int, end: int, broken: bool, n_all: int) -> pl.DataFrame:
+    """The rows of groups start..end (in one piece up to 10M rows, as before: the same rows for the same seed)."""
+    groups = end - start
+    g = np.arange(start, end)
     tenths = np.concatenate([rng.integers(10, 1000, size=(groups, 4)), np.zeros((groups, 1), int)], axis=1)
     tenths[:, 4] = tenths[:, :4].sum(axis=1)
     approx = np.zeros((groups, 5), bool)
     approx[:, 4] = rng.random(groups) < 0.1
     region = np.char.add("r", np.char.zfill((g % REGIONS).astype(str), 3))
     month = g // REGIONS
-    periods = np.array([f"{1900 + m // 12}-{m % 12 + 1:02d}" for m in range(int(month.max()) + 1 if groups else 0)])
+    first = int(month.min()) if groups else 0
+    periods = np.array([f"{1900 + m // 12}-{m % 12 + 1:02d}" for m in range(first, int(month.max()) + 1 if groups
+                                                                              else 0)])
     n = groups * 5
     obs = pl.DataFrame(
         {
             "region": np.repeat(region, 5),
-            "period": np.repeat(periods[month], 5) if groups else np.array([], str),
+            "period": np.repeat(periods[month - first], 5) if groups else np.array([], str),
             "segment": np.tile(np.array([*SEGMENTS, TOTAL]), groups),
             "tenths": tenths.reshape(-1),
             "approx": approx.reshape(-1),
@@ -147,6 +149,22 @@ def figures(root: Path, rows: int, *, seed: int = SEED, broken: bool = False) ->
     if broken and n:
         obs = obs.with_columns(entity_id=pl.when(pl.int_range(pl.len()) == n - 1).then(pl.lit(DANGLING))
                                .otherwise("entity_id"))
+    return obs
+
+
+def figures(root: Path, rows: int, *, seed: int = SEED, broken: bool = False) -> dict:
+    """Write the figure-table package with `rows` observations under `root`; returns facts about it.
+
+    Each group (region, month) has four sector rows and their total; a sector is printed with one
+    decimal in 亿元, one total in ten with 约 (approx); the quote holds the printed figure after a
+    comma (so every quote is a quoted CSV cell). One row in twenty is attributed to another region,
+    one in ten has a base period.
+    """
+    rng = np.random.default_rng(seed)
+    groups = rows // 5
+    n = groups * 5
+    chunks = [(a, min(a + CHUNK_GROUPS, groups)) for a in range(0, groups, CHUNK_GROUPS)] or [(0, 0)]
+    obs_parts = (_observations(rng, a, z, broken and z == groups, n) for a, z in chunks)
     names = [f"第{i:03d}区" for i in range(REGIONS)]
     regions = pl.DataFrame({"region_id": [f"r{i:03d}" for i in range(REGIONS)], "name_zh": names,
                             "source_id": ["stats-yearbook"] * REGIONS, "quote": [f"{x}统计" for x in names]})
@@ -157,9 +175,11 @@ def figures(root: Path, rows: int, *, seed: int = SEED, broken: bool = False) ->
     (root / "resources").mkdir(parents=True, exist_ok=True)
     (root / "schemas").mkdir(exist_ok=True)
     resources = []
-    for (name, schema), frame in zip(_schemas().items(), (sources, regions, obs), strict=True):
+    for (name, schema), frame in zip(_schemas().items(), (sources, regions, obs_parts), strict=True):
         csv = root / "resources" / f"{name}.csv"
-        frame.write_csv(csv, line_terminator="\n")
+        with open(csv, "wb") as fh:
+            for k, part in enumerate([frame] if isinstance(frame, pl.DataFrame) else frame):
+                part.write_csv(fh, line_terminator="\n", include_header=k == 0)
         _write_json(root / "schemas" / f"{name}.json", schema)
         sha, size = _digest(csv)
         resources.append({"name": name, "type": "table", "path": f"resources/{name}.csv", "format": "csv",

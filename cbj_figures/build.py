@@ -22,17 +22,18 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cbj_figures import safeio
+from cbj_figures.constraints import applicable
 from cbj_figures.conventions import is_figure_field
 from cbj_figures.descriptor import check_descriptor
 from cbj_figures.frames import arrow_table, typed_frame
 from cbj_figures.package import Package, Resource, open_package, package_files
 from cbj_figures.printed import Unit, declared_units
-from cbj_figures.tables import Table, cast_constraint, read_tables
-from cbj_figures.types import BOUNDS
+from cbj_figures.tables import Table, read_tables, typed_batches
 from cbj_figures.views import View, ViewError, declared, ident, literal
 
 SUMS = "SHA256SUMS"
@@ -57,7 +58,7 @@ def build(root: str | Path = ".", out: str | Path = "dist") -> Path:
     if out.resolve() == pkg.root.resolve():
         raise BuildError("--out must not be the package folder itself")
     errors = [f for f in check_descriptor(pkg) if f.severity == "error"]
-    tables, found = read_tables(pkg)
+    tables, found = read_tables(pkg, keep=pkg.conventions)  # a standard package's tables are written by streaming
     errors += [f for f in found if f.severity == "error"]
     if errors:
         shown = "; ".join(f"{f.location()}: {f.message}" for f in errors[:5])
@@ -147,26 +148,51 @@ def write_release(pkg: Package, tables: dict[str, Table], folder: Path) -> None:
         if rel == pkg.file:
             continue
         try:
-            data = safeio.read_inside(pkg.root, rel, limit=safeio.MAX_DATA)
+            with safeio.open_inside(pkg.root, rel, limit=safeio.MAX_DATA) as src:
+                (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+                with open(folder / rel, "wb") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)  # streamed: a data file may be larger than memory
         except FileNotFoundError:
             if rel in EXTRAS:
                 continue
             raise BuildError(f"{rel}: file not found") from None
         except safeio.UnsafeInput as e:
             raise BuildError(f"{rel}: {e.message}") from None
-        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
-        (folder / rel).write_bytes(data)
     text = json.dumps(pinned(pkg.descriptor, folder), ensure_ascii=False, indent=2) + "\n"
     (folder / "datapackage.json").write_text(text, encoding="utf-8")
     units = declared_units(pkg.declared("units"))
-    arrow = {name: release_table(tables[name], units, pkg.translated("description")) for name in tables}
     (folder / "parquet").mkdir()
-    for name, table in arrow.items():
-        pq.write_table(table, folder / "parquet" / f"{name}.parquet", compression="zstd", compression_level=9)
+    arrow: dict[str, pa.Table] = {}
+    for name, t in tables.items():
+        target = folder / "parquet" / f"{name}.parquet"
+        if t.frame is None:  # not kept: written batch by batch; `arrow` holds its columns only (no rows)
+            arrow[name] = _stream_parquet(t, target, pkg.translated("description"))
+            continue
+        arrow[name] = release_table(t, units, pkg.translated("description"))
+        pq.write_table(arrow[name], target, compression="zstd", compression_level=9)
     write_duckdb(pkg, tables, arrow, folder / f"{pkg.name}.duckdb")
     files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
     sums = "".join(f"{safeio.file_digest(folder / rel)[0]}  {rel}\n" for rel in files)
     (folder / SUMS).write_text(sums, encoding="utf-8")
+
+
+def _stream_parquet(t: Table, target: Path, described: tuple[str, ...]) -> pa.Table:
+    """A table too large to keep, read again a batch at a time into one Parquet file; its empty Arrow table."""
+    writer = None
+    columns = {n: t.schema.field(n).kind.polars for n in t.columns}
+    empty = arrow_table(t.schema, typed_frame(t.schema, pl.DataFrame(schema=columns)), {}, described)
+    try:
+        for frame in typed_batches(t):
+            batch = arrow_table(t.schema, typed_frame(t.schema, frame), {}, described)
+            if writer is None:
+                writer = pq.ParquetWriter(target, batch.schema, compression="zstd", compression_level=9)
+            writer.write_table(batch)
+        if writer is None:
+            pq.write_table(empty, target, compression="zstd", compression_level=9)
+    finally:
+        if writer is not None:
+            writer.close()
+    return empty if writer is None else pq.read_schema(target).empty_table()
 
 
 # ---------------------------------------------------------------- figures as intervals
@@ -216,10 +242,17 @@ def write_duckdb(pkg: Package, tables: dict[str, Table], arrow: dict[str, pa.Tab
         order, enforced = _creation_order(pkg, tables)
         for name in order:
             res = pkg.tables[name]
+            streamed = tables[name].frame is None
+            if streamed:  # rows inserted from the Parquet file in one statement: no waves for a self-reference
+                enforced[name] = [fk for fk in enforced[name] if (fk.resource or name) != name]
             con.execute(_create_table(res, arrow[name], enforced[name]))
             dropped = [fk for fk in res.schema.foreign_keys if fk not in enforced[name]]
             _comment(con, res, dropped, pkg.translated("description"))
-            _insert(con, res, arrow[name], enforced[name])
+            if streamed:
+                parquet = path.parent / "parquet" / f"{name}.parquet"
+                con.execute(f"INSERT INTO {ident(res.name)} SELECT * FROM read_parquet({literal(str(parquet))})")
+            else:
+                _insert(con, res, arrow[name], enforced[name])
         try:
             views = declared(pkg.root)
         except ViewError as e:
@@ -261,15 +294,6 @@ def _declarable(pkg: Package, name: str, fk: Any, done: list[str]) -> bool:
     return list(fk.ref_fields) == list(schema.primary_key) or (len(fk.ref_fields) == 1 and fk.ref_fields[0] in unique)
 
 
-def _number(value: Any) -> str | None:
-    """A bound as SQL: only an int or a finite float's repr, so nothing but a number reaches the DDL."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
-        return None
-    return repr(value)
-
-
 def _create_table(res: Resource, table: pa.Table, keys: list) -> str:
     schema = res.schema
     pk = list(schema.primary_key)
@@ -280,18 +304,14 @@ def _create_table(res: Resource, table: pa.Table, keys: list) -> str:
         col = f"{ident(column.name)} {kind}"
         checks = []
         if f is not None:
-            c = f.constraints
             if f.required and f.name not in pk:
                 col += " NOT NULL"
             if f.unique and pk != [f.name]:
                 col += " UNIQUE"
-            if "enum" in c:
-                checks.append(f"{ident(f.name)} IN ({', '.join(literal(v) for v in c['enum'])})")
-            for rule, op in zip(BOUNDS, (">=", "<=", ">", "<"), strict=True):
-                if rule in c and f.type in ("integer", "number", "year"):
-                    ok, bound = cast_constraint(f, c[rule])
-                    if ok and (text := _number(bound)) is not None:
-                        checks.append(f"{ident(f.name)} {op} {text}")
+            for constraint, value in applicable(f):
+                sql = constraint.backends.get("sql")
+                if sql is not None and (check := sql(f, value, ident(f.name), literal)) is not None:
+                    checks.append(check)
         lines.append(col + "".join(f" CHECK ({check})" for check in checks))
     if pk:
         lines.append(f"PRIMARY KEY ({', '.join(map(ident, pk))})")
@@ -364,7 +384,7 @@ def _create_view(con: Any, tables: dict[str, Table], view: View) -> None:
     t = tables.get(view.table)
     if t is None:
         return
-    missing = view.fields() - set(t.frame.columns)
+    missing = view.fields() - set(t.columns)
     if missing:
         raise BuildError(f"view {view.name}: table {view.table} has no field {sorted(missing)}; update the views "
                          "in schemas/fields.yaml")

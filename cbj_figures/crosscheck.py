@@ -16,11 +16,12 @@ from typing import Any
 
 import polars as pl
 
-from cbj_figures.exports import NUMERIC, ExportError, _kind, ge_suite
+from cbj_figures.constraints import NUMERIC, applicable
+from cbj_figures.exports import ExportError, _kind, ge_suite
 from cbj_figures.findings import Finding
 from cbj_figures.package import Package
 from cbj_figures.schema import Schema
-from cbj_figures.tables import Table, cast, cast_constraint
+from cbj_figures.tables import Table, cast
 
 _CODES = {"type": "type-error", "not_nullable": "constraint-error", "field_uniqueness": "unique-error",
           "multiple_fields_uniqueness": "primary-key", "unique": "unique-error"}
@@ -68,28 +69,17 @@ def pandera_schema(schema: Schema) -> Any:
     columns = {}
     for f in schema.fields:
         _kind(f)  # raises ExportError for what pandera cannot mirror
-        c, checks = f.constraints, []
+        checks = []
         if f.type != "string" or f.format != "default":
             checks.append(_expr_check("type", lambda s, f=f: ~cast(f, s).invalid, f.type))
-        if "enum" in c:
-            allowed = [t for ok, t in (cast_constraint(f, v) for v in c["enum"]) if ok]
-            checks.append(_expr_check("enum", lambda s, f=f, a=allowed: cast(f, s).typed.is_in(a)))
-        for rule, op in (("minimum", "ge"), ("maximum", "le"), ("exclusiveMinimum", "gt"), ("exclusiveMaximum", "lt")):
-            if rule in c and (bound := cast_constraint(f, c[rule]))[0]:
-                checks.append(_expr_check(rule, lambda s, f=f, op=op, b=bound[1]: getattr(cast(f, s).typed, op)(b)))
-        if f.type == "string" and "minLength" in c:
-            checks.append(_expr_check("minLength", lambda s, n=c["minLength"]: s.str.len_chars() >= n))
-        if f.type == "string" and "maxLength" in c:
-            checks.append(_expr_check("maxLength", lambda s, n=c["maxLength"]: s.str.len_chars() <= n))
-        if f.type == "string" and "pattern" in c:
-            pattern = f"^(?:{c['pattern']})$"
+        for c, value in applicable(f):
+            make = c.backends.get("pandera_polars")
             try:
-                pl.select(pl.lit("").str.contains(pattern))
-            except pl.exceptions.PolarsError:
-                raise ExportError(f"field {f.name!r}: pattern {c['pattern']!r} needs a backtracking engine") from None
-            checks.append(_expr_check("pattern", lambda s, p=pattern: s.str.contains(p)))
-        if f.unique:
-            checks.append(_expr_check("unique", lambda s: ~s.is_duplicated()))
+                got = make(f, value) if make else None
+            except ValueError as e:
+                raise ExportError(str(e)) from None
+            if got is not None:
+                checks.append(_expr_check(*got))
         nullable = not f.required and f.name not in schema.primary_key
         columns[f.name] = pap.Column(pl.Utf8, checks=checks, nullable=nullable)
     return pap.DataFrameSchema(columns, strict=False, unique=list(schema.primary_key) or None)

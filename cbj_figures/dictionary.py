@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from cbj_figures import escape, safeio
+from cbj_figures.constraints import CONSTRAINTS
 from cbj_figures.package import Package, Resource, open_package
 from cbj_figures.schema import as_list
 
@@ -27,21 +28,10 @@ def _code(text: object) -> str:
 
 
 def _constraints(field: dict) -> str:
+    """Each constraint as the registry describes it, in its order; one it does not know as written."""
     c = field.get("constraints") or {}
-    parts = [rule for rule in ("required", "unique") if c.get(rule)]
-    if "enum" in c:
-        parts.append("one of " + ", ".join(_code(v) for v in c["enum"]))
-    for rule, sign in (("minimum", "≥"), ("exclusiveMinimum", ">"), ("maximum", "≤"), ("exclusiveMaximum", "<")):
-        if rule in c:
-            parts.append(f"{sign} {_cell(c[rule])}")
-    for rule in ("minLength", "maxLength"):
-        if rule in c:
-            parts.append(f"{rule} {_cell(c[rule])}")
-    if "pattern" in c:
-        parts.append(f"pattern {_code(c['pattern'])}")
-    known = {"required", "unique", "enum", "minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum",
-             "minLength", "maxLength", "pattern"}
-    parts += [f"{rule} {_code(json.dumps(c[rule], ensure_ascii=False))}" for rule in sorted(set(c) - known)]
+    parts = [text for rule, spec in CONSTRAINTS.items() if rule in c and (text := spec.describe(c[rule]))]
+    parts += [f"{rule} {_code(json.dumps(c[rule], ensure_ascii=False))}" for rule in sorted(set(c) - set(CONSTRAINTS))]
     return "; ".join(parts)
 
 

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from cbj_figures import gitread, safeio
+from cbj_figures import constraints, gitread, safeio
 from cbj_figures.findings import Finding
 from cbj_figures.package import DESCRIPTOR_NAMES, Package, Resource, copy_package, open_package
 from cbj_figures.releases import open_archive, open_release, read_index
@@ -301,19 +301,7 @@ def field_changes(table: str, old: dict, new: dict, descriptive: frozenset[str] 
 
 def constraint_bump(rule: str, old: Any, new: Any) -> str:
     """Loosening a constraint breaks no reader (minor); tightening or an unknown change does (major)."""
-    if new is None:
-        return "minor"
-    if old is None:
-        return "minor" if rule in ("required", "unique") and new is False else "major"
-    if rule in ("required", "unique"):
-        return "minor" if not new else "major"
-    if rule == "enum":
-        return "minor" if set(map(str, old)) <= set(map(str, new)) else "major"
-    if rule in ("minimum", "exclusiveMinimum", "minLength"):
-        return "minor" if new <= old else "major"
-    if rule in ("maximum", "exclusiveMaximum", "maxLength"):
-        return "minor" if new >= old else "major"
-    return "major"
+    return constraints.bump(rule, old, new)
 
 
 def _schema_level(table: str, old: dict, new: dict, descriptive: frozenset[str]) -> list[Change]:

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from cbj_figures import safeio
+from cbj_figures.constraints import applicable
 from cbj_figures.findings import Finding
 from cbj_figures.package import Package, Resource, open_package
 from cbj_figures.schema import Field, Schema
@@ -41,7 +44,6 @@ STRING_FORMATS = {
     "binary": r"[A-Za-z0-9+/]*={0,2}",
 }
 STRPTIME = {"date": "%Y-%m-%d", "datetime": "%Y-%m-%dT%H:%M:%S", "time": "%H:%M:%S"}
-NUMERIC = ("integer", "number", "year")
 EXPORTED = ("string", "integer", "number", "boolean", "date", "datetime", "time", "year", "yearmonth", "any")
 TRUE_VALUES = ["true", "True", "TRUE", "1"]
 FALSE_VALUES = ["false", "False", "FALSE", "0"]
@@ -119,7 +121,7 @@ def _call(func: str, args: list[object], indent: int, **kwargs: object) -> str:
 
 def _pandas_checks(field: Field, indent: int) -> list[str]:
     """The `pa.Check(...)` expressions of one field, as source text."""
-    kind, c, out = _kind(field), field.constraints, []
+    kind, out = _kind(field), []
 
     def check(func: str, *args: object, **kwargs: object) -> None:
         out.append(_call(func, list(args), indent, **kwargs))
@@ -131,33 +133,30 @@ def _pandas_checks(field: Field, indent: int) -> list[str]:
         check("pa.Check.isin", values, name="type", error="type")
     if (fmt := _strptime(field)) and kind != "datetime":
         check("pa.Check", _Code(f"lambda s: _dates(s, {_py(fmt)}).notna()"), name="type", error="type")
-    if "enum" in c:
-        if kind in NUMERIC:
-            check("pa.Check", _Code(f"lambda s: _numbers(s).isin({_py(c['enum'])})"), name="enum", error="enum")
-        else:
-            check("pa.Check.isin", [str(v) for v in c["enum"]], name="enum", error="enum")
-    ops = {"minimum": "ge", "maximum": "le", "exclusiveMinimum": "gt", "exclusiveMaximum": "lt"}
-    for rule, op in ops.items():
-        if rule not in c:
-            continue
-        if kind in NUMERIC:
-            check("pa.Check", _Code(f"lambda s: _bound(_numbers(s), {_py(op)}, {_py(c[rule])})"), name=rule, error=rule)
-        elif (fmt := _strptime(field)) and kind != "datetime":
-            bound = f"pd.Timestamp({_py(str(c[rule]))})"
-            check(
-                "pa.Check", _Code(f"lambda s: _bound(_dates(s, {_py(fmt)}), {_py(op)}, {bound})"), name=rule, error=rule
-            )
-        else:
-            raise ExportError(f"field {field.name!r}: {rule} on type {kind!r} is not exported")
-    if kind == "string" and ("minLength" in c or "maxLength" in c):
-        check("pa.Check.str_length", min_value=c.get("minLength"), max_value=c.get("maxLength"), error="length")
-    if kind == "string" and "pattern" in c:  # str_matches is re.match: anchored at the start only
-        check("pa.Check.str_matches", "(?:" + c["pattern"] + r")\Z", name="pattern", error="pattern")
+    out_ = PanderaOut(field, kind, _strptime(field), check)
+    for constraint, value in applicable(field):
+        if (func := constraint.backends.get("pandera")) is not None:
+            func(field, value, out_)
     if field.get("partialDate"):
         check("pa.Check", _Code("lambda s: _partial_dates(s).notna()"), name="partialDate", error="partialDate")
-    if c.get("unique") and _nullable(field, None):  # Column(unique=True) would count missing values as duplicates
+    if field.unique and _nullable(field, None):  # Column(unique=True) would count missing values as duplicates
         check("pa.Check", _Code("lambda s: ~s.duplicated(keep=False)"), name="unique", error="unique")
     return out
+
+
+@dataclass
+class PanderaOut:
+    """What a constraint's `pandera` function writes with: `check(func, *args, **kwargs)` adds a check."""
+
+    field: Field
+    kind: str
+    strptime: str | None
+    check: Callable[..., None]
+    code = _Code
+    py = staticmethod(_py)
+
+    def refuse(self, why: str) -> None:
+        raise ExportError(f"field {self.field.name!r}: {why}")
 
 
 MODULE = '''"""pandera schema of table `{name}`: generated from {schema_path} — do not edit.
@@ -170,7 +169,7 @@ Convention: `schema` validates the cells exactly as written, missing values as N
 
 that `read_csv(path)` below returns (`keep_default_na=False`: pandas' defaults turn "NA", "null",
 "n/a", ... into NaN). Types are checked on that text (check "type"), so no coercion is involved. Failure
-cases name the Table Schema rule: type, enum, minimum, ..., length, pattern, unique.
+cases name the Table Schema rule: type, enum, minimum, ..., minLength, maxLength, pattern, unique.
 Foreign keys are not checked here (they span tables).
 
     from validators.pandera.{name} import read_csv, schema
@@ -262,7 +261,7 @@ def ge_suite(spec: Resource) -> dict:
     schema, exps = spec.schema, []
     exps.append(_expect("expect_table_columns_to_match_ordered_list", column_list=schema.names))
     for f in schema.fields:
-        name, kind, c = f.name, _kind(f), f.constraints
+        name, kind = f.name, _kind(f)
         if not _nullable(f, schema):
             exps.append(_expect("expect_column_values_to_not_be_null", column=name))
         if kind in ("integer", "year"):  # GE names pandas extension dtypes by class: "Int64Dtype"
@@ -280,37 +279,9 @@ def ge_suite(spec: Resource) -> dict:
             exps.append(_expect("expect_column_values_to_match_regex", column=name, regex=f"^(?:{rx})$"))
         if (fmt := _strptime(f)) and kind != "datetime":
             exps.append(_expect("expect_column_values_to_match_strftime_format", column=name, strftime_format=fmt))
-        if c.get("unique"):
-            exps.append(_expect("expect_column_values_to_be_unique", column=name))
-        if "enum" in c:
-            values = c["enum"] if kind in NUMERIC else [str(v) for v in c["enum"]]
-            exps.append(_expect("expect_column_values_to_be_in_set", column=name, value_set=values))
-        low = c.get("minimum", c.get("exclusiveMinimum"))
-        high = c.get("maximum", c.get("exclusiveMaximum"))
-        # GE 1.x compares only values of one Python type (a missing value, NaN, breaks a text column):
-        # bounds are mirrored for numbers only; date bounds live in the tables and pandera layers.
-        if (low is not None or high is not None) and kind in NUMERIC:
-            exps.append(
-                _expect(
-                    "expect_column_values_to_be_between",
-                    column=name,
-                    min_value=low,
-                    max_value=high,
-                    strict_min="exclusiveMinimum" in c,
-                    strict_max="exclusiveMaximum" in c,
-                )
-            )
-        if kind == "string" and ("minLength" in c or "maxLength" in c):
-            exps.append(
-                _expect(
-                    "expect_column_value_lengths_to_be_between",
-                    column=name,
-                    min_value=c.get("minLength"),
-                    max_value=c.get("maxLength"),
-                )
-            )
-        if kind == "string" and "pattern" in c:
-            exps.append(_expect("expect_column_values_to_match_regex", column=name, regex=f"^(?:{c['pattern']})$"))
+        for constraint, value in applicable(f):
+            if (func := constraint.backends.get("ge")) is not None:
+                exps += func(f, value, kind)
     if len(pk := list(schema.primary_key)) > 1:
         exps.append(_expect("expect_compound_columns_to_be_unique", column_list=pk))
     elif pk and not any(

@@ -54,6 +54,9 @@ CODES: dict[str, Code] = _codes(
          "(unreadable, or remote and not fetched), or a profile is remote.", severity="note"),
     Code("internal-error", "Internal error", "A layer of the toolkit failed on this input: a bug of ours (please "
          "report it). The other layers and the reports still ran; the package is not called valid."),
+    Code("duplicate-field-name", "Duplicate field name", "Two fields of a v2 Table Schema have the same name. v2 says "
+         "names MUST be unique and that a consumer MUST NOT take the descriptor as invalid for it (v1 allowed it): "
+         "the table is checked, the repeated field named `name (2)`.", severity="note"),
     Code("schema-inferred", "Schema inferred", "The table has no schema; one was inferred from its data as "
          "frictionless does, and the table checked against it.", severity="note"),
     # -- reading a table

@@ -11,8 +11,9 @@ result is the same: one text column a field, each row's frictionless row number,
 
 from __future__ import annotations
 
+import os
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -29,7 +30,8 @@ UTF8 = ("utf-8", "utf_8", "utf8", "utf-8-sig", "utf_8_sig")
 
 @dataclass
 class RawTable:
-    """A table's cells as written, one text column a field of the data (missing cells are null)."""
+    """A batch of a table's rows, its cells as written, one text column a field of the data (missing cells are
+    null). A small table is one batch."""
 
     resource: Resource
     schema: Schema  # declared, or inferred by frictionless
@@ -41,18 +43,57 @@ class RawTable:
     widths: pl.Series | None  # cells each row had, when some row had more or fewer than the header
     natives: dict[str, dict[int, Any]] = field(default_factory=dict)  # non-text cells (JSON, inline data)
     header_rows: list[int] = field(default_factory=list)
+    offset: int = 0  # the index of this batch's first row in the table
 
     @property
     def file(self) -> str | None:
         return self.resource.path
 
 
+class Fallback(Exception):
+    """The bulk reader met a row only the general path reads as frictionless does (a ragged row, bytes that are
+    not UTF-8): the table is read again from its start by the general path."""
+
+
+@dataclass
+class TableSource:
+    """An opened table: its header checked, its rows read in batches on demand (each call starts a new pass)."""
+
+    resource: Resource
+    schema: Schema
+    fields: list[Field | None]
+    names: list[str]
+    header_rows: list[int]
+    passes: list[Callable[[], Iterator[RawTable]]]  # the bulk reader first when it applies, then the general one
+    lines_are_rows: Callable[[int], bool] | None = None  # general path: given the last row, is each row one line?
+
+    @property
+    def file(self) -> str | None:
+        return self.resource.path
+
+    def batches(self) -> Iterator[RawTable]:
+        """Every batch, by the current reader. When the bulk reader gives way, Restart: the batches seen are void,
+        and the next call reads the table again, by the general path."""
+        try:
+            yield from self.passes[0]()
+        except Fallback:
+            if len(self.passes) == 1:
+                raise
+            self.passes = self.passes[1:]
+            raise Restart from None
+
+
+class Restart(Exception):
+    """Raised by `TableSource.batches` when the bulk reader gave way: batches already seen are void, and the next
+    call of `batches()` reads with the general path from the first row."""
+
+
 def _finding(code: str, message: str, res: Resource, **kw: Any) -> Finding:
     return Finding(code, message, file=res.path or res.descriptor.get("name"), layer="tables", **kw)
 
 
-def read_table(pkg: Package, res: Resource, *, allow_network: bool = False) -> tuple[RawTable | None, list[Finding]]:
-    """The table's text columns and the findings of reading it (its header's included); None when unreadable."""
+def read_table(pkg: Package, res: Resource, *, allow_network: bool = False) -> tuple[TableSource | None, list[Finding]]:
+    """The opened table and the findings of opening it (its header's included); None when unreadable."""
     out: list[Finding] = []
     if res.urls and not allow_network:
         out.append(_finding("not-checked", f"remote data {res.urls[0]!r} was not fetched (pass --allow-network)", res))
@@ -75,14 +116,9 @@ def read_table(pkg: Package, res: Resource, *, allow_network: bool = False) -> t
                             f"table {res.name!r} was not read", res, row=1, line=1))
         return None, out
     try:
-        return _read(pkg, res, out)
-    except safeio.UnsafeInput as e:
-        out.append(_finding(e.code, e.message, res))
+        return _open(pkg, res, out)
     except Exception as e:  # frictionless raises its own exception for every way a source can fail
-        failure = _frictionless_failure(e, res)
-        if failure.code == "encoding-error" and len(res.paths) == 1 and not res.compression:
-            failure = _locate_encoding_error(pkg, res, failure)
-        out.append(failure)
+        out.append(reading_failure(pkg, res, e))
     return None, out
 
 
@@ -103,6 +139,16 @@ def _header_width(pkg: Package, res: Resource) -> int:
         return len(next(csv.reader([line], delimiter=delimiter, quotechar=quote), []))
     except Exception:  # unreadable, not gzip, a bad dialect: frictionless reads it and reports what is wrong
         return 0
+
+
+def reading_failure(pkg: Package, res: Resource, e: Exception) -> Finding:
+    """The finding of a table that could not be read (when opened, or in the middle of its rows)."""
+    if isinstance(e, safeio.UnsafeInput):
+        return _finding(e.code, e.message, res)
+    failure = _frictionless_failure(e, res)
+    if failure.code == "encoding-error" and len(res.paths) == 1 and not res.compression:
+        failure = _locate_encoding_error(pkg, res, failure)
+    return failure
 
 
 def _locate_encoding_error(pkg: Package, res: Resource, failure: Finding) -> Finding:
@@ -212,21 +258,13 @@ def frictionless_resource(
     return FrictionlessResource(descriptor, basepath=basepath)
 
 
-# Constraints the standard allows but frictionless refuses (its reader would not open the table); tables.py
-# checks them itself.
-_NOT_FOR_FRICTIONLESS = {"duration": ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"),
-                         "object": ("jsonSchema",), "array": ("jsonSchema",)}
-
-
 def schema_descriptor(schema: Schema) -> dict:
-    """The schema as frictionless should see it to read the table: only the parts we parsed as well formed."""
+    """The schema as frictionless should see it to read the table: only the parts we parsed as well formed, and no
+    constraints (reading needs none; the tables layer checks them, some of which frictionless refuses)."""
     fields = []
     for f in schema.fields:
         d = {k: v for k, v in f.descriptor.items() if k not in ("constraints",)}
         d["type"], d["format"] = f.type, f.format
-        kept = {k: v for k, v in f.constraints.items() if k not in _NOT_FOR_FRICTIONLESS.get(f.type, ())}
-        if kept:
-            d["constraints"] = kept
         fields.append(d)
     out: dict[str, Any] = {"fields": fields, "missingValues": list(schema.missing_values)}
     if schema.fields_match != "exact":
@@ -234,7 +272,7 @@ def schema_descriptor(schema: Schema) -> dict:
     return out
 
 
-def _read(pkg: Package, res: Resource, out: list[Finding]) -> tuple[RawTable | None, list[Finding]]:
+def _open(pkg: Package, res: Resource, out: list[Finding]) -> tuple[TableSource | None, list[Finding]]:
     terminator = res.dialect.get("lineTerminator")
     if isinstance(terminator, str) and terminator not in ("\r\n", "\n", "\r"):
         out.append(_finding("unsupported", f"lineTerminator {terminator!r} is not supported (only CRLF, LF and CR "
@@ -245,6 +283,15 @@ def _read(pkg: Package, res: Resource, out: list[Finding]) -> tuple[RawTable | N
     except (ValueError, UnicodeDecodeError) as e:
         out.append(_finding("format-error", f"not valid JSON: {e}", res))
         return None, out
+    declared = res.schema
+    if declared is not None and (renamed := _renamed(declared)) is not declared:  # a name twice: v1 allowed it
+        if pkg.standard != "v1":
+            twice = sorted({f.name for f in declared.fields if declared.names.count(f.name) > 1})
+            out.append(_finding("duplicate-field-name", f"the schema names {', '.join(map(repr, twice))} more than "
+                                "once (v2: names MUST be unique); the table is checked, the repeat named "
+                                f"{renamed.fields[[f.name for f in renamed.fields].index(twice[0] + ' (2)')].name!r}",
+                                res, field=twice[0]))
+        res = replace(res, schema=renamed)
     fres = frictionless_resource(res, res.schema, str(pkg.root), pkg.standard, rows)
     with fres:
         if not fres.labels and not fres.fragment:
@@ -264,7 +311,8 @@ def _read(pkg: Package, res: Resource, out: list[Finding]) -> tuple[RawTable | N
             out.append(_finding("not-checked", f"the encoding of {res.path!r} is not declared; it was read as "
                                 f"{fres.encoding}, as frictionless detects it (the standard's default is UTF-8)", res))
         header = _header(fres)
-        out += [_header_finding(e, res) for e in header.errors]
+        errors = header.errors if declared is res.schema or declared is None else _header(fres, declared).errors
+        out += [_header_finding(e, res) for e in errors]
         try:
             expected = header.get_expected_fields()
         except Exception as e:  # fieldsMatch by name with a label twice: the pairing is ambiguous
@@ -275,42 +323,64 @@ def _read(pkg: Package, res: Resource, out: list[Finding]) -> tuple[RawTable | N
         fields = [schema.field(f.name) if id(f) in declared else None for f in expected]
         names = [f.name for f in expected]
         header_rows = list(fres.dialect.header_rows) if fres.dialect.header else []
-        fast = _bulk_plan(pkg, res, fres)
-        if fast is not None:
-            table = _read_bulk(pkg, res, fast, names)
-            if table is not None:
-                text, rows, lines = table
-                return RawTable(res, schema, fields, names, text, rows, lines, None, {}, header_rows), out
-        columns, rows, widths, natives = _read_cells(fres, names)
-    text = pl.DataFrame({n: pl.Series(n, c, dtype=pl.Utf8) for n, c in zip(names, columns, strict=True)})
-    row_series = pl.Series("row", rows, dtype=pl.Int64)
-    width_series = pl.Series("width", widths, dtype=pl.Int64) if any(w != len(names) for w in widths) else None
-    lines = _lines_if_one_per_row(pkg, res, row_series)
-    raw = RawTable(res, schema, fields, names, text, row_series, lines, width_series, natives, header_rows)
-    return raw, out
+        plan = _bulk_plan(pkg, res, fres)
+        detected = fres.dialect.to_descriptor() if res.format in ("csv", "tsv") and not res.dialect else None
+    meta = RawTable(res, schema, fields, names, pl.DataFrame(), pl.Series(), None, None, {}, header_rows)
+
+    def general() -> Iterator[RawTable]:
+        # the dialect frictionless detected, declared: Python's csv.Sniffer is not run over the sample again
+        again = frictionless_resource(replace(res, dialect=detected) if detected else res, res.schema, str(pkg.root),
+                                      pkg.standard, rows)
+        with again:
+            yield from _general_batches(again, meta, capped=bool(res.compression or res.urls))
+
+    passes: list[Callable[[], Iterator[RawTable]]] = [general]
+    if plan is not None:
+        path = safeio.inside(pkg.root, res.paths[0], what="data file")
+        passes.insert(0, lambda: _bulk_batches(path, plan, meta))
+    source = TableSource(res, schema, fields, names, header_rows, passes, _lines_are_rows(pkg, res))
+    return source, out
 
 
-def _header(fres: Any) -> Any:
+def _renamed(schema: Schema) -> Schema:
+    """The schema with each repeated field name made unique (`a`, `a (2)`), for reading (frictionless refuses
+    repeated names); the schema itself when no name repeats."""
+    seen: dict[str, int] = {}
+    fields = []
+    for f in schema.fields:
+        seen[f.name] = seen.get(f.name, 0) + 1
+        name = f.name if seen[f.name] == 1 else f"{f.name} ({seen[f.name]})"
+        fields.append(f if name == f.name else replace(f, name=name, descriptor={**f.descriptor, "name": name}))
+    return schema if all(n == 1 for n in seen.values()) else replace(schema, fields=tuple(fields))
+
+
+def _header(fres: Any, declared: Schema | None = None) -> Any:
     """frictionless's header, except for several header rows: there a label missing from an upper row is the one
-    to its left (a merged cell), as the Table Dialect spec's own example reads `fruit` over `id,name`."""
-    rows = list(fres.dialect.header_rows) if fres.dialect.header else []
-    if len(rows) < 2 or max(rows) > len(fres.sample):
-        return fres.header
+    to its left (a merged cell), as the Table Dialect spec's own example reads `fruit` over `id,name`. With
+    `declared` (a schema whose names repeat), the header checked against its own names."""
     from frictionless.table import Header
 
-    table = [list(fres.sample[r - 1]) for r in rows]
-    width = max(len(r) for r in table)
-    for cells in table[:-1]:
-        cells += [""] * (width - len(cells))
-        for k in range(1, width):
-            if not str(cells[k] or "").strip():
-                cells[k] = cells[k - 1]
-    join = fres.dialect.header_join
-    labels = [join.join(str(r[k]).strip() for r in table if k < len(r) and str(r[k] or "").strip()).strip()
-              for k in range(width)]
-    if labels == list(fres.labels):
+    rows = list(fres.dialect.header_rows) if fres.dialect.header else []
+    labels = list(fres.labels)
+    if len(rows) >= 2 and max(rows) <= len(fres.sample):
+        table = [list(fres.sample[r - 1]) for r in rows]
+        width = max(len(r) for r in table)
+        for cells in table[:-1]:
+            cells += [""] * (width - len(cells))
+            for k in range(1, width):
+                if not str(cells[k] or "").strip():
+                    cells[k] = cells[k - 1]
+        join = fres.dialect.header_join
+        labels = [join.join(str(r[k]).strip() for r in table if k < len(r) and str(r[k] or "").strip()).strip()
+                  for k in range(width)]
+    if labels == list(fres.labels) and declared is None:
         return fres.header
-    return Header(labels, fields=list(fres.schema.fields), row_numbers=rows,
+    fields = list(fres.schema.fields)
+    if declared is not None:
+        from frictionless import Field as FrictionlessField
+
+        fields = [FrictionlessField.from_descriptor({"name": f.name, "type": f.type}) for f in declared.fields]
+    return Header(labels, fields=fields, row_numbers=rows or [1],
                   ignore_case=not fres.dialect.header_case, fields_match=fres.schema.fields_match)
 
 
@@ -355,14 +425,20 @@ def _bulk_plan(pkg: Package, res: Resource, fres: Any) -> _CsvPlan | None:
     return _CsvPlan(control.delimiter, control.quote_char or None)
 
 
-def _read_bulk(pkg: Package, res: Resource, plan: _CsvPlan, names: list[str]) -> Any:
-    """(text, rows, lines) of a plain CSV read by pyarrow (multi-threaded), or None when it has a row the
-    general path must read (a ragged row, CR line ends): frictionless's parser then reads and reports them.
+BATCH_BYTES = int(os.environ.get("CBJ_FIGURES_BATCH_BYTES", 8 * 2**20))  # the text a batch holds (pyarrow: its block)
+
+
+def _bulk_batches(path: Any, plan: _CsvPlan, meta: RawTable, block: int | None = None) -> Iterator[RawTable]:
+    """Batches of a plain CSV read by pyarrow's streaming reader (it parses the next block while the last one is
+    checked, letting go of the GIL). The header is read as the first record, so that its lines are counted too.
+    A row the general path must read (a ragged row, CR-only line ends, bytes not UTF-8) raises Fallback.
     A stray quote (`a"b`, `"b"c`, `z"`) needs no detour: pyarrow splits it as Python's csv module does
     (tests/corpus/stray-quotes)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    path = safeio.inside(pkg.root, res.paths[0], what="data file")
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 20)
+    if b"\r" in head and b"\n" not in head:  # CR line ends: Python's csv module reads them, pyarrow may not alike
+        raise Fallback
+    names = meta.names
     cols = [f"c{i}" for i in range(len(names))]
     invalid: list[int] = []
 
@@ -370,39 +446,85 @@ def _read_bulk(pkg: Package, res: Resource, plan: _CsvPlan, names: list[str]) ->
         invalid.append(row.number)
         return "skip"
 
-    with ThreadPoolExecutor(max_workers=1) as pool:  # the line ends are counted while pyarrow parses
-        line_ends = pool.submit(_line_ends, path)
-        table = _parse(path, plan, cols, on_invalid)
-        newlines, cr_only = line_ends.result()
-    if table is None or cr_only or invalid:
-        return None
-    # Two columns at a time (polars converts them in parallel), each in one chunk, the Arrow columns let go
-    # once converted: a frame of pyarrow's many chunks beside columns of one chunk (the typed ones) is
-    # re-chunked whole by polars at its first query, a copy of every column.
-    parts = []
-    while table.num_columns:
-        taken = table.column_names[:2]
-        parts.append(pl.DataFrame(table.select(taken)).rechunk())
-        table = table.drop_columns(taken)
-    del table
-    frame = pl.concat(parts, how="horizontal") if parts else pl.DataFrame()
-    frame = frame.rename(dict(zip(cols, names, strict=True))) if frame.width else pl.DataFrame(
-        schema=dict.fromkeys(names, pl.Utf8))
-    rows = pl.int_range(2, frame.height + 2, eager=True, dtype=pl.Int64).alias("row")
-    if newlines in (frame.height + 1, frame.height):  # one line a record: the line is the row
-        return frame, rows, rows.alias("line")
-    return frame, rows, _scan_lines(path, plan, frame.height)
+    reader = _open_csv(path, plan, cols, on_invalid, block or BATCH_BYTES)
+    if reader is None:
+        raise Fallback
+    offset, line, first = 0, 1, True
+    for batch in _prefetched(reader):
+        if invalid:
+            raise Fallback
+        frame = pl.DataFrame(batch)
+        if first:  # the header record
+            line += int(_line_breaks(frame.head(1))[0]) + 1 if frame.height else 1
+            frame, first = frame.slice(1), False
+        if not frame.height:
+            continue
+        frame = frame.rename(dict(zip(cols, names, strict=True)))
+        rows = pl.int_range(offset + 2, offset + 2 + frame.height, eager=True, dtype=pl.Int64).alias("row")
+        breaks = _line_breaks(frame)
+        lines = (breaks + 1).cum_sum().shift(1, fill_value=0) + line
+        line = int(lines[-1]) + int(breaks[-1]) + 1
+        yield replace(meta, text=frame, rows=rows, lines=lines.alias("line"), offset=offset)
+        offset += frame.height
+    if invalid:
+        raise Fallback
+    if not offset:  # a header and no rows: one empty batch, with its columns
+        empty = pl.DataFrame(schema=dict.fromkeys(names, pl.Utf8))
+        yield replace(meta, text=empty, rows=pl.Series("row", [], dtype=pl.Int64),
+                      lines=pl.Series("line", [], dtype=pl.Int64))
 
 
-def _parse(path: Any, plan: _CsvPlan, cols: list[str], on_invalid: Callable[[Any], str]) -> Any:
-    """Every cell as text, by pyarrow (multi-threaded, letting go of the GIL); None when pyarrow refuses the file."""
+def _line_breaks(frame: pl.DataFrame) -> pl.Series:
+    """Line breaks inside each row's cells, as Python's csv module counts lines (CRLF, LF or CR each one)."""
+    if not frame.width:
+        return pl.Series([0] * frame.height, dtype=pl.Int64)
+    spans = frame.select(pl.any_horizontal(pl.all().str.contains(r"[\r\n]"))).to_series()
+    if not spans.any():
+        return pl.Series([0] * frame.height, dtype=pl.Int64)
+    counts = frame.select(pl.sum_horizontal(pl.all().str.count_matches(r"\r\n|\r|\n").fill_null(0)))
+    return counts.to_series().cast(pl.Int64)
+
+
+def _prefetched(reader: Any) -> Iterator[Any]:
+    """The reader's batches, the next one read in a thread while the caller works on the last one; a failure
+    of pyarrow mid-file (bytes that are not UTF-8) is a Fallback."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pyarrow as pa
+
+    def next_batch() -> Any:
+        try:
+            return reader.read_next_batch()
+        except StopIteration:
+            return None
+        except (pa.ArrowInvalid, pa.ArrowException) as e:
+            return e
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(next_batch)
+        try:
+            while True:
+                batch = pending.result()
+                if batch is None:
+                    return
+                if isinstance(batch, Exception):
+                    raise Fallback from batch
+                pending = pool.submit(next_batch)
+                yield batch
+        finally:
+            pending.cancel()
+            reader.close()
+
+
+def _open_csv(path: Any, plan: _CsvPlan, cols: list[str], on_invalid: Callable[[Any], str], block: int) -> Any:
+    """pyarrow's streaming reader of every cell as text; None when pyarrow refuses the file."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     try:
-        return pacsv.read_csv(
+        return pacsv.open_csv(
             path,
-            read_options=pacsv.ReadOptions(column_names=cols, skip_rows=1, use_threads=True, encoding="utf8"),
+            read_options=pacsv.ReadOptions(column_names=cols, use_threads=True, encoding="utf8", block_size=block),
             parse_options=pacsv.ParseOptions(
                 delimiter=plan.delimiter, quote_char=plan.quote_char or False, double_quote=True,
                 newlines_in_values=True, ignore_empty_lines=False, invalid_row_handler=on_invalid,
@@ -426,30 +548,20 @@ def _line_ends(path: Any) -> tuple[int, bool]:
     return newlines, cr and newlines == 0
 
 
-def _scan_lines(path: Any, plan: _CsvPlan, n: int) -> pl.Series | None:
-    """The first physical line of each record (values span lines here), by Python's csv module."""
-    import csv
-
-    with open(path, encoding="utf-8", newline="") as fh:
-        reader = csv.reader(fh, delimiter=plan.delimiter, quotechar=plan.quote_char)
-        starts, prev = [], 0
-        for _ in reader:
-            starts.append(prev + 1)
-            prev = reader.line_num
-    starts = starts[1:]
-    return pl.Series("line", starts, dtype=pl.Int64) if len(starts) == n else None
-
-
-def _lines_if_one_per_row(pkg: Package, res: Resource, rows: pl.Series) -> pl.Series | None:
-    """For a CSV read row by row: its rows are its lines when no record spans lines."""
-    if res.format not in ("csv", "tsv") or len(res.paths) != 1 or res.compression or not len(rows):
+def _lines_are_rows(pkg: Package, res: Resource) -> Callable[[int], bool] | None:
+    """For a CSV read by the general path: whether each row is one line, given the last row number (one streamed
+    pass over the bytes counts the line ends)."""
+    if res.format not in ("csv", "tsv") or len(res.paths) != 1 or res.compression:
         return None
-    try:
-        newlines, cr_only = _line_ends(safeio.inside(pkg.root, res.paths[0]))
-    except (OSError, safeio.UnsafeInput):
-        return None
-    last = int(rows[-1])
-    return rows.alias("line") if newlines in (last, last - 1) and not cr_only else None
+
+    def check(last: int) -> bool:
+        try:
+            newlines, cr_only = _line_ends(safeio.inside(pkg.root, res.paths[0]))
+        except (OSError, safeio.UnsafeInput):
+            return False
+        return newlines in (last, last - 1) and not cr_only
+
+    return check
 
 
 # ---------------------------------------------------------------- the general path (frictionless's parser)
@@ -466,15 +578,28 @@ def _lexical(value: Any) -> str:
     return str(value)
 
 
-def _read_cells(fres: Any, names: list[str]) -> tuple[list[list[str | None]], list[int], list[int], dict]:
-    """Every row through frictionless's parser: text columns, row numbers, widths, non-text cells."""
+GENERAL_ROWS = 100_000  # rows a batch of the general path holds at most
+
+
+def _general_batches(fres: Any, meta: RawTable, *, capped: bool) -> Iterator[RawTable]:
+    """Every row through frictionless's parser, in batches: text columns, row numbers, widths, non-text cells.
+    A compressed or remote table is capped at MAX_UNCOMPRESSED bytes of text (a decompression bomb)."""
+    names = meta.names
     width = len(names)
     columns: list[list[str | None]] = [[] for _ in range(width)]
     rows: list[int] = []
     widths: list[int] = []
     natives: dict[str, dict[int, Any]] = {}
-    size = 0
-    for i, (number, cells) in enumerate(fres.dialect.read_enumerated_content_stream(fres.cell_stream)):
+    size = total = offset = 0
+
+    def batch() -> RawTable:
+        text = pl.DataFrame({n: pl.Series(n, c, dtype=pl.Utf8) for n, c in zip(names, columns, strict=True)})
+        width_series = pl.Series("width", widths, dtype=pl.Int64) if any(w != width for w in widths) else None
+        return replace(meta, text=text, rows=pl.Series("row", rows, dtype=pl.Int64), lines=None, widths=width_series,
+                       natives=natives, offset=offset)
+
+    for number, cells in fres.dialect.read_enumerated_content_stream(fres.cell_stream):
+        i = len(rows)
         rows.append(number)
         widths.append(len(cells))
         for k in range(width):
@@ -485,7 +610,12 @@ def _read_cells(fres: Any, names: list[str]) -> tuple[list[list[str | None]], li
             else:
                 columns[k].append(_lexical(cell))
                 natives.setdefault(names[k], {})[i] = cell
-        if size > MAX_UNCOMPRESSED:
+        if capped and total + size > MAX_UNCOMPRESSED:
             raise safeio.UnsafeInput("too-large", f"the table's cells exceed {MAX_UNCOMPRESSED:,} bytes of text")
-    return columns, rows, widths, natives
-
+        if size >= BATCH_BYTES or len(rows) >= GENERAL_ROWS:
+            yield batch()
+            offset += len(rows)
+            total += size
+            columns, rows, widths, natives, size = [[] for _ in range(width)], [], [], {}, 0
+    if rows or not offset:
+        yield batch()

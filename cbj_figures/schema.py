@@ -13,9 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from cbj_figures.constraints import CONSTRAINTS, supported
 from cbj_figures.findings import Finding
 from cbj_figures.safeio import MAX_FIELDS
-from cbj_figures.types import BOUNDS, TYPES, FieldType
+from cbj_figures.types import TYPES, FieldType
 
 FIELDS_MATCH = ("exact", "equal", "subset", "superset", "partial")
 DEFAULT_MISSING = ("",)
@@ -208,24 +209,13 @@ def _parse_field(raw: dict, schema_missing: tuple[str, ...], path: str, out: lis
     if not isinstance(constraints, dict):
         bad(f"field {raw['name']!r}: constraints must be an object", f"{path}.constraints")
         constraints = {}
-    supported = set(TYPES[kind].constraints) | {"unique"}
+    takes = supported(kind)
     kept: dict[str, Any] = {}
     for name, value in constraints.items():
-        where = f"{path}.constraints.{name}"
-        if name not in supported:
-            continue  # frictionless reports it (field-error); no type can check it
-        if name in ("required", "unique") and not isinstance(value, bool):
-            bad(f"constraint {name!r} must be true or false", where)
-        elif name in ("minLength", "maxLength") and (isinstance(value, bool) or not isinstance(value, int)):
-            bad(f"constraint {name!r} must be an integer", where)
-        elif name == "pattern" and not isinstance(value, str):
-            bad("constraint 'pattern' must be a string", where)
-        elif name == "enum" and (not isinstance(value, list) or not value):
-            bad("constraint 'enum' must be a non-empty list", where)
-        elif name in BOUNDS and (isinstance(value, (list, dict, bool)) or value is None):
-            bad(f"constraint {name!r} must be a value of the field's type", where)
-        elif name == "jsonSchema" and not isinstance(value, dict):
-            bad("constraint 'jsonSchema' must be a JSON Schema (an object)", where)
-        else:
+        if name not in takes:
+            continue  # frictionless reports it (field-error); this type cannot check it
+        if CONSTRAINTS[name].well_formed(value):
             kept[name] = value
+        else:
+            bad(f"constraint {name!r} {CONSTRAINTS[name].malformed}", f"{path}.constraints.{name}")
     return Field(raw["name"], kind, fmt, kept, own_missing, raw)

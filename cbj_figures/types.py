@@ -1,11 +1,11 @@
 """The Table Schema field types: one registry entry a type, with everything each layer needs of it.
 
-Each type knows its column types (polars, Arrow, SQL, pandas), the constraints it supports (as
-frictionless-py), the lexical form of its default format (for the generated validators), and how
-to read cells: `fast` reads the common lexical forms of a whole column with polars; every cell it
-cannot read is read again, once per distinct value, by frictionless's own reader of that type, so
-the two agree on every edge case while the common case stays vectorized. `to_polars` turns what
-frictionless reads into the column's value.
+Each type knows its column types (polars, Arrow, SQL, pandas), the lexical form of its default
+format (for the generated validators), and how to read cells: `fast` reads the common lexical
+forms of a whole column with polars; every cell it cannot read is read again, once per distinct
+value, by frictionless's own reader of that type, so the two agree on every edge case while the
+common case stays vectorized. `to_polars` turns what frictionless reads into the column's value.
+The constraints a type takes are listed by each constraint (constraints.py).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -32,15 +33,10 @@ class FieldType:
     arrow: Any
     sql: str
     pandas: str
-    constraints: tuple[str, ...]
     lexical: str | None = None  # full-match regex of the default format's values
     fast: Fast | None = None
     to_polars: Callable[[Any], Any] = lambda v: v
     sized: bool = False  # minLength/maxLength count items (array, object, list), not characters
-
-    @property
-    def ordered(self) -> bool:
-        return any(b in self.constraints for b in BOUNDS)
 
 
 def _canonical_json(value: Any) -> str:
@@ -67,6 +63,47 @@ def _datetime(value: dt.datetime) -> dt.datetime:
 
 def _time(value: dt.time) -> dt.time:
     return value.replace(tzinfo=None)
+
+
+_NUMERALS = ("integer", "number", "year")
+
+
+def standard_numeral(field: Any, text: str) -> bool:
+    """Whether a number's text is in the Table Schema's grammar: ASCII digits, no spaces, no `_`. Python's int() and
+    Decimal(), frictionless's readers, also take ` 1.5`, `1_000` and full-width or Arabic-Indic digits; the
+    standard does not. What groupChar, decimalChar and bareNumber allow is taken out first, as frictionless does."""
+    d = field.descriptor
+    if d.get("bareNumber") is False:
+        text = re.sub(r"((^[^-\d]*)|(\D*$))", "", text)
+    if isinstance(group := d.get("groupChar"), str) and group:
+        text = text.replace(group, "")
+    return text.isascii() and "_" not in text and not any(c.isspace() for c in text)
+
+
+def read_values(field: Any, values: list[Any]) -> list[tuple[bool, Any, int | None]]:
+    """(is of the type, the column value, its size) of each value, by frictionless's reader of the field."""
+    kind, reader, out = field.kind, field.reader, []
+    numeral = kind.name in _NUMERALS
+    for v in values:
+        try:
+            got = None if numeral and isinstance(v, str) and not standard_numeral(field, v) else reader(v)
+        except Exception:  # a reader that raises on odd input (sNaN, ...) has not read it
+            got = None
+        if got is None or (isinstance(got, Decimal) and got.is_snan()):  # sNaN: frictionless reads it, then crashes
+            out.append((False, None, None))
+            continue
+        try:
+            value = kind.to_polars(got)
+        except (ValueError, OverflowError, TypeError):
+            value = None
+        out.append((True, value, len(got) if kind.sized else None))
+    return out
+
+
+def cast_constraint(field: Any, value: Any) -> tuple[bool, Any]:
+    """A constraint value (enum item, bound) read like a cell of the field."""
+    ok, typed, _ = read_values(field, [value])[0]
+    return ok, typed
 
 
 def _yearmonth(value: Any) -> str:
@@ -164,38 +201,35 @@ def _fast_string(field: Any, e: pl.Expr) -> pl.Expr:
     return e if field.format in ("default", None) else pl.lit(None, dtype=pl.Utf8)
 
 
-_NUMERIC = ("required", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "enum")
-_SIZED = ("required", "minLength", "maxLength", "enum")
 _UTF8, _TEXT, _STRING = pl.Utf8, pa.string(), "VARCHAR"
 
 TYPES: dict[str, FieldType] = {
     t.name: t
     for t in (
-        FieldType("string", _UTF8, _TEXT, _STRING, "string", ("required", "minLength", "maxLength", "pattern", "enum"),
-                  fast=_fast_string),
-        FieldType("integer", pl.Int64, pa.int64(), "BIGINT", "Int64", _NUMERIC, r"[+-]?\d+", _fast_integer, _integer),
-        FieldType("number", pl.Float64, pa.float64(), "DOUBLE", "Float64", _NUMERIC,
+        FieldType("string", _UTF8, _TEXT, _STRING, "string", fast=_fast_string),
+        FieldType("integer", pl.Int64, pa.int64(), "BIGINT", "Int64", r"[+-]?\d+", _fast_integer, _integer),
+        FieldType("number", pl.Float64, pa.float64(), "DOUBLE", "Float64",
                   r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(NaN|INF|inf)", _fast_number, _number),
-        FieldType("boolean", pl.Boolean, pa.bool_(), "BOOLEAN", "boolean", ("required", "enum"), None, _fast_boolean),
-        FieldType("date", pl.Date, pa.date32(), "DATE", "datetime64[ns]", _NUMERIC, r"\d{4}-\d{2}-\d{2}",
+        FieldType("boolean", pl.Boolean, pa.bool_(), "BOOLEAN", "boolean", None, _fast_boolean),
+        FieldType("date", pl.Date, pa.date32(), "DATE", "datetime64[ns]", r"\d{4}-\d{2}-\d{2}",
                   _default_format(_fast_date)),
-        FieldType("datetime", pl.Datetime("us"), pa.timestamp("us"), "TIMESTAMP", "datetime64[ns]", _NUMERIC,
+        FieldType("datetime", pl.Datetime("us"), pa.timestamp("us"), "TIMESTAMP", "datetime64[ns]",
                   r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?", _default_format(_fast_datetime),
                   _datetime),
-        FieldType("time", pl.Time, pa.time64("us"), "TIME", "object", _NUMERIC, r"\d{2}:\d{2}:\d{2}(\.\d+)?",
+        FieldType("time", pl.Time, pa.time64("us"), "TIME", "object", r"\d{2}:\d{2}:\d{2}(\.\d+)?",
                   _default_format(_fast_time), _time),
-        FieldType("year", pl.Int64, pa.int64(), "BIGINT", "Int64", _NUMERIC, r"\d{4}", _fast_year),
-        FieldType("yearmonth", _UTF8, _TEXT, _STRING, "string", _NUMERIC, r"\d{4}-(0[1-9]|1[0-2])",
+        FieldType("year", pl.Int64, pa.int64(), "BIGINT", "Int64", r"\d{4}", _fast_year),
+        FieldType("yearmonth", _UTF8, _TEXT, _STRING, "string", r"\d{4}-(0[1-9]|1[0-2])",
                   _fast_yearmonth, _yearmonth),
-        FieldType("duration", _UTF8, _TEXT, _STRING, "string", _NUMERIC, None, None, _duration),
-        FieldType("geopoint", _UTF8, _TEXT, _STRING, "string", ("required", "enum"), None, None, _geopoint),
-        FieldType("geojson", _UTF8, _TEXT, _STRING, "string", ("required", "enum"), None, None, _canonical_json),
-        FieldType("object", _UTF8, _TEXT, _STRING, "string", (*_SIZED, "jsonSchema"), None, None, _canonical_json,
+        FieldType("duration", _UTF8, _TEXT, _STRING, "string", None, None, _duration),
+        FieldType("geopoint", _UTF8, _TEXT, _STRING, "string", None, None, _geopoint),
+        FieldType("geojson", _UTF8, _TEXT, _STRING, "string", None, None, _canonical_json),
+        FieldType("object", _UTF8, _TEXT, _STRING, "string", None, None, _canonical_json,
                   sized=True),
-        FieldType("array", _UTF8, _TEXT, _STRING, "string", (*_SIZED, "jsonSchema"), None, None, _canonical_json,
+        FieldType("array", _UTF8, _TEXT, _STRING, "string", None, None, _canonical_json,
                   sized=True),
-        FieldType("list", _UTF8, _TEXT, _STRING, "string", ("required", "minLength", "maxLength"), None, None,
+        FieldType("list", _UTF8, _TEXT, _STRING, "string", None, None,
                   _canonical_json, sized=True),
-        FieldType("any", _UTF8, _TEXT, _STRING, "string", ("required", "enum"), None, lambda f, e: e, str),
+        FieldType("any", _UTF8, _TEXT, _STRING, "string", None, lambda f, e: e, str),
     )
 }

@@ -24,6 +24,8 @@ class Options:
     profile: dict | None = None  # --profile: a JSON Schema instead of the descriptor's profile
     require_profile: str | None = None  # --require-profile (else [tool.cbj-figures] profile of its pyproject.toml)
     allow_network: bool = False  # --allow-network: fetch remote data
+    keep_rows: bool = False  # keep every table's rows in the context (the site shows them); else only when a layer
+    # reads them (conventions, --all): the tables layer streams
 
 
 @dataclass
@@ -57,7 +59,8 @@ def _descriptor(ctx: Context) -> list[Finding]:
 def _tables(ctx: Context) -> list[Finding]:
     from cbj_figures.tables import read_tables
 
-    ctx.tables, found = read_tables(ctx.pkg, allow_network=ctx.options.allow_network)
+    keep = ctx.pkg.conventions or ctx.options.cross_check or ctx.options.keep_rows  # what later layers read
+    ctx.tables, found = read_tables(ctx.pkg, allow_network=ctx.options.allow_network, keep=keep)
     ctx.unread = set(ctx.pkg.tables) - set(ctx.tables)
     return found
 

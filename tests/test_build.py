@@ -169,8 +169,8 @@ def test_failed_build_leaves_no_release(pkg: Path, tmp_path: Path, monkeypatch: 
     work = copy_package(pkg, tmp_path / "pkg")
     real = build_module.read_tables
 
-    def read_then_lose_a_file(spec):  # type: ignore[no-untyped-def]
-        result = real(spec)
+    def read_then_lose_a_file(spec, **options):  # type: ignore[no-untyped-def]
+        result = real(spec, **options)
         (work / "resources" / "market_size.csv").unlink()
         return result
 

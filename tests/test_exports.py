@@ -108,7 +108,7 @@ def plain_pandera(root: Path) -> list[list[str]]:
             [[c, "multiple_fields_uniqueness", i] for c in ("figure_id", "year") for i in "01"],
         ),
         ("approx,S02", ",S02", [["qualifier", "not_nullable", "2"]]),
-        ("\nNA,", "\nN,", [["figure_id", "length", "2"]]),
+        ("\nNA,", "\nN,", [["figure_id", "minLength", "2"]]),
     ],
 )
 def test_pandera_module_with_plain_pandas(pkg: Path, old: str | None, new: str | None, expected: list) -> None:

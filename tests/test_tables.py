@@ -91,6 +91,23 @@ def test_a_lenient_date_frictionless_reads_is_valid(pkg: Path) -> None:
     assert table_findings(pkg) == []
 
 
+@pytest.mark.parametrize("value", ["３１８", "٣١٨", "3_18", " 318", "318 "])
+def test_numbers_outside_the_standard_grammar_are_type_errors(pkg: Path, value: str) -> None:
+    """Python's Decimal() reads all of these (so frictionless does); the Table Schema's number has ASCII digits only."""
+    replace(pkg, FIGURES, ",318,", f",{value},")
+    f = only(table_findings(pkg))
+    assert (f.code, f.row, f.line, f.field) == ("type-error", 3, 3, "value")
+
+
+def test_a_declared_group_char_may_be_a_space(pkg: Path) -> None:
+    schema = json.loads((pkg / "schemas/figures.json").read_text(encoding="utf-8"))
+    schema["fields"][2]["groupChar"] = " "
+    (pkg / "schemas/figures.json").write_text(json.dumps(schema), encoding="utf-8")
+    replace(pkg, FIGURES, ",318,", ",3 180,")
+    tables, findings = read_tables(load_package(pkg))
+    assert findings == [] and tables["figures"].frame["value"][1] == 3180
+
+
 def test_pattern_is_a_full_match(pkg: Path) -> None:
     replace(pkg, SOURCES, "S03,", "S033,")  # S\d{2} matches a prefix of it
     found = [f for f in table_findings(pkg) if f.rule == "pattern"]
@@ -264,3 +281,15 @@ def test_many_rows_keep_their_lines_and_a_late_error_is_located(pkg: Path) -> No
     tables, found = read_tables(load_package(pkg))
     assert tables["figures"].frame.height == 100_005
     assert [(f.code, f.line, f.field) for f in found] == [("type-error", 100_006, "value")]
+
+
+@pytest.mark.parametrize(("case", "note"), [("duplicate-field-names", True), ("duplicate-field-names-v1", False)])
+def test_a_field_name_twice_is_read_by_position(case: str, note: bool) -> None:
+    """v1 allowed a name twice, v2 says MUST NOT but also MUST NOT take the descriptor as invalid: the table is read
+    either way (its header has a label twice, as frictionless says), and v2 notes the repeated name."""
+    pkg = load_package(Path(__file__).parent / "corpus" / case)
+    tables, findings = read_tables(pkg)
+    codes = [(f.code, f.row, f.field) for f in findings]
+    assert ("duplicate-label", 1, "a") in codes
+    assert (("duplicate-field-name", None, "a") in codes) == note
+    assert tables["data"].frame.columns == ["a", "a (2)"]

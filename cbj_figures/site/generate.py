@@ -276,7 +276,7 @@ def build_site(root: str | Path = ".", out: str | Path = "dist/site", *, data_do
     root, out = pkg.root, Path(out)
     _check_out(root, out)
     config = load_config(root)
-    report, ctx = validate_run(root, Options(cross_check=data_docs))
+    report, ctx = validate_run(root, Options(cross_check=data_docs, keep_rows=True))
     model = collect(ctx.pkg, report, ctx.tables, ctx.rules, config)
     model.ge_results = ctx.ge_results
     stage = Path(tempfile.mkdtemp(prefix=".stage-", dir=out))

@@ -8,7 +8,7 @@ Convention: `schema` validates the cells exactly as written, missing values as N
 
 that `read_csv(path)` below returns (`keep_default_na=False`: pandas' defaults turn "NA", "null",
 "n/a", ... into NaN). Types are checked on that text (check "type"), so no coercion is involved. Failure
-cases name the Table Schema rule: type, enum, minimum, ..., length, pattern, unique.
+cases name the Table Schema rule: type, enum, minimum, ..., minLength, maxLength, pattern, unique.
 Foreign keys are not checked here (they span tables).
 
     from validators.pandera.company_financials import read_csv, schema
@@ -158,7 +158,7 @@ schema = pa.DataFrameSchema(
         "printed": pa.Column(
             str,
             checks=[
-                pa.Check.str_length(min_value=1, max_value=None, error="length"),
+                pa.Check.str_length(min_value=1, name="minLength", error="minLength"),
             ],
             nullable=False,
             unique=False,
@@ -241,7 +241,7 @@ schema = pa.DataFrameSchema(
         "quote": pa.Column(
             str,
             checks=[
-                pa.Check.str_length(min_value=1, max_value=None, error="length"),
+                pa.Check.str_length(min_value=1, name="minLength", error="minLength"),
             ],
             nullable=False,
             unique=False,

@@ -242,6 +242,9 @@ def _read(pkg: Package, res: Resource, out: list[Finding]) -> tuple[RawTable | N
                                 f"{fres.encoding}, as frictionless detects it (the standard's default is UTF-8)", res))
         header = _header(fres)
         out += [_header_finding(e, res) for e in header.errors]
+        if fres.dialect.header and header.missing and fres.fragment:  # frictionless 5 skips its own check then
+            row = (header.row_numbers or [1])[0]
+            out.append(_finding("blank-header", "the header row is empty: no label names a column", res, row=row))
         try:
             expected = header.get_expected_fields()
         except Exception as e:  # fieldsMatch by name with a label twice: the pairing is ambiguous

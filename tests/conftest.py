@@ -9,7 +9,8 @@
 - `release`: one `cbj-figures build` of the repository's package (`dist/<name>-<version>` and its zip).
 
 Under pytest-xdist every worker is a session of its own: `shared()` lets the first worker that needs a
-thing make it in the folder all workers share, under a file lock, and the others reuse it.
+thing make it in the folder all workers share, under a file lock, and the others reuse it; the browser and
+Spark tests are kept on one worker each, so their sessions (Chromium, a JVM) start once a run.
 """
 
 from __future__ import annotations
@@ -29,6 +30,19 @@ from packages import copy_package
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CLI = Path(sys.executable).parent / "cbj-figures"
+
+
+# Tests of these marks share a worker under pytest-xdist (`--dist loadgroup`), so that their session fixtures
+# (one site and one Chromium; one Spark session, that is one JVM) are made once a run, not once a worker.
+SHARED_WORKER = ("browser", "spark")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for mark in SHARED_WORKER:
+            if item.get_closest_marker(mark):
+                item.add_marker(pytest.mark.xdist_group(mark))
 
 
 def shared(factory: pytest.TempPathFactory, name: str, make: Callable[[Path], object]) -> Path:
@@ -54,8 +68,13 @@ def fingerprint(folder: Path) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def repo_package(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The repository's package, read-only: never write into it (copy it, or use `package_copy`)."""
-    pkg = shared(tmp_path_factory, "repo-package", copy_package)
-    before = fingerprint(pkg)
+
+    def make(folder: Path) -> None:
+        copy_package(folder / "pkg")
+        (folder / "fingerprint.json").write_text(json.dumps(fingerprint(folder / "pkg")), encoding="utf-8")
+
+    folder = shared(tmp_path_factory, "repo-package", make)
+    pkg, before = folder / "pkg", json.loads((folder / "fingerprint.json").read_text(encoding="utf-8"))
     yield pkg
     after = fingerprint(pkg)
     changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))

@@ -15,18 +15,16 @@ Spark tests are kept on one worker each, so their sessions (Chromium, a JVM) sta
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from packages import copy_package
+from packages import copy_package, shared
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CLI = Path(sys.executable).parent / "cbj-figures"
@@ -43,21 +41,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for mark in SHARED_WORKER:
             if item.get_closest_marker(mark):
                 item.add_marker(pytest.mark.xdist_group(mark))
-
-
-def shared(factory: pytest.TempPathFactory, name: str, make: Callable[[Path], object]) -> Path:
-    """`<run folder>/<name>`, made by `make(path)` once for the whole run (every xdist worker), never twice."""
-    base = factory.getbasetemp()
-    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    target, done = root / name, root / f"{name}.done"
-    with open(root / f"{name}.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not done.exists():
-            if target.exists():  # left half-made by a worker whose `make` failed: start again
-                shutil.rmtree(target)
-            make(target)
-            done.touch()
-    return target
 
 
 def fingerprint(folder: Path) -> dict[str, str]:

@@ -5,8 +5,8 @@ BIN := $(VENV)/bin
 # Extra flags, e.g. in CI: make all VALIDATE_FLAGS="--github --junit reports/validate.xml"
 VALIDATE_FLAGS ?=
 PYTEST_FLAGS ?=
-# pytest-xdist: one worker a core; tests marked xdist_group share a worker (and its session fixtures)
-PYTEST := $(BIN)/pytest -n auto --dist loadgroup
+# pytest-xdist: one worker a core, handed whole files in collection order (a module's fixtures made once)
+PYTEST := $(BIN)/pytest -n auto --dist loadfile --no-loadscope-reorder
 
 .PHONY: all setup validate build site test check lint export clean
 

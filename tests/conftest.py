@@ -8,9 +8,10 @@
 - `repo_report`: the JSON report of one `cbj-figures validate --all` of `repo_package` (every layer).
 - `release`: one `cbj-figures build` of the repository's package (`dist/<name>-<version>` and its zip).
 
-Under pytest-xdist every worker is a session of its own: `shared()` lets the first worker that needs a
-thing make it in the folder all workers share, under a file lock, and the others reuse it; the browser and
-Spark tests are kept on one worker each, so their sessions (Chromium, a JVM) start once a run.
+Under pytest-xdist every worker is a session of its own: `shared()` (tests/packages.py) lets the first
+worker that needs a thing make it in the folder all workers share, under a file lock, and the others reuse
+it. `make test` hands out whole files (`--dist loadfile`), so a module's fixtures are made once a run, and
+a session fixture used by one file only (one Chromium; a Spark session, one JVM) starts once a run.
 """
 
 from __future__ import annotations
@@ -28,19 +29,6 @@ from packages import copy_package, shared
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CLI = Path(sys.executable).parent / "cbj-figures"
-
-
-# Tests of these marks share a worker under pytest-xdist (`--dist loadgroup`), so that their session fixtures
-# (one site and one Chromium; one Spark session, that is one JVM) are made once a run, not once a worker.
-SHARED_WORKER = ("browser", "spark")
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        for mark in SHARED_WORKER:
-            if item.get_closest_marker(mark):
-                item.add_marker(pytest.mark.xdist_group(mark))
 
 
 def fingerprint(folder: Path) -> dict[str, str]:

@@ -128,7 +128,6 @@ def plain_pandera(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[li
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.xdist_group("plain-pandera")  # one worker: one interpreter for every case
 @pytest.mark.parametrize("case", list(PLAIN_CASES))
 def test_pandera_module_with_plain_pandas(case: str, plain_pandera: dict[str, list[list[str]]]) -> None:
     assert plain_pandera[case] == sorted(PLAIN_CASES[case][2])

@@ -18,7 +18,7 @@ import pytest
 
 from .conftest import Result, Runner, assert_no_traceback, copy_package, edit_row, json_report, rehash
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("code-execution")]  # one planted run, one worker
+pytestmark = pytest.mark.slow
 
 # file to plant (relative to the working directory) -> its source; {marker} is an absolute path
 PLANTS: dict[str, dict[str, str]] = {

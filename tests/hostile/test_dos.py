@@ -36,7 +36,7 @@ from .conftest import (
     rehash,
 )
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("dos")]  # the attacks run together, on one worker
+pytestmark = pytest.mark.slow
 
 TEXT = "resources/sources/000_d31d061fede478c7.txt"
 CONCURRENCY = 8  # most waiting children are blocked or capped; at most two memory bombs at a time

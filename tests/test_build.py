@@ -44,6 +44,7 @@ def pkg(repo_package: Path) -> Path:
     return repo_package
 
 
+@pytest.mark.slow  # three builds, one in a new process
 def test_two_builds_are_byte_identical(pkg: Path, release: Path, tmp_path: Path) -> None:
     again = build(pkg, tmp_path / "elsewhere")
     assert again.name == release.name

@@ -160,6 +160,7 @@ def test_run_pandera_locates_lines(pkg: Path) -> None:
     assert {(f.line, f.field) for f in again} <= {(2, "figure_id,year")}  # the enum and the repeat at line 3 are gone
 
 
+@pytest.mark.slow  # Great Expectations, in this process
 def test_run_ge(pkg: Path) -> None:
     pytest.importorskip("great_expectations")
     spec = open_package(pkg)

@@ -308,6 +308,7 @@ def bump(root: Path, version: str) -> None:
     log.write_text(text, encoding="utf-8")
 
 
+@pytest.mark.slow  # two releases recorded
 def test_record_appends_and_never_changes_a_published_release(repo: Path) -> None:
     before = read_index(repo)[-1]
     assert record(repo).sha256 == before.sha256  # the same bytes again: nothing changes

@@ -75,6 +75,7 @@ def _refused(outcome: dict | None, result) -> None:
 # ---------------------------------------------------------------- controls
 
 
+@pytest.mark.slow
 def test_a_genuine_release_loads_from_folder_and_zip(release: Path, cli: Runner) -> None:
     for source in (release, release.parent / f"{RELEASE}.zip"):
         outcome, result = run_load(cli, table="market_size", source=source)

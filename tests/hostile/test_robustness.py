@@ -224,6 +224,7 @@ def test_a_stale_staging_folder_is_removed_by_the_next_build(pkg: Path, cli: Run
     assert not stale.exists(), "the staging folder of an interrupted build is still there"
 
 
+@pytest.mark.slow
 def test_a_build_killed_mid_write_leaves_nothing_after_the_next(pkg: Path, cli: Runner, tmp_path: Path) -> None:
     out = tmp_path / "out"
     child = cli.start("build", pkg, "--out", out)

@@ -129,6 +129,7 @@ def test_build_never_echoes_a_table_from_outside(
     assert result.rc == 2, result.brief()
 
 
+@pytest.mark.slow
 def test_diff_and_cite_never_echo_a_table_from_outside(
     pkg: Path, cli: Runner, tmp_path: Path, canary: str
 ) -> None:

@@ -1,11 +1,14 @@
-# `make all`: set up from scratch, validate every layer, build the release and the site. `make test`: the tests.
+# `make all`: set up from scratch, validate every layer, build the release and the site. `make test`: every test
+# (what CI runs); `make check`: the editing loop, without the slow, browser and Spark tests.
 VENV ?= .venv
 BIN := $(VENV)/bin
 # Extra flags, e.g. in CI: make all VALIDATE_FLAGS="--github --junit reports/validate.xml"
 VALIDATE_FLAGS ?=
 PYTEST_FLAGS ?=
+# pytest-xdist: one worker a core, handed whole files in collection order (a module's fixtures made once)
+PYTEST := $(BIN)/pytest -n auto --dist loadfile --no-loadscope-reorder
 
-.PHONY: all setup validate build site test lint export clean
+.PHONY: all setup validate build site test check lint export clean
 
 all: validate build site
 
@@ -30,7 +33,11 @@ site: setup
 
 test: setup
 	$(BIN)/ruff check .
-	$(BIN)/pytest $(PYTEST_FLAGS)
+	$(PYTEST) $(PYTEST_FLAGS)
+
+check: setup
+	$(BIN)/ruff check .
+	$(PYTEST) -m "not slow and not browser and not spark" $(PYTEST_FLAGS)
 
 export: setup
 	$(BIN)/cbj-figures schemas

@@ -313,6 +313,9 @@ def _open(pkg: Package, res: Resource, out: list[Finding]) -> tuple[TableSource 
         header = _header(fres)
         errors = header.errors if declared is res.schema or declared is None else _header(fres, declared).errors
         out += [_header_finding(e, res) for e in errors]
+        if fres.dialect.header and header.missing and fres.fragment:  # frictionless 5 skips its own check then
+            row = (header.row_numbers or [1])[0]
+            out.append(_finding("blank-header", "the header row is empty: no label names a column", res, row=row))
         try:
             expected = header.get_expected_fields()
         except Exception as e:  # fieldsMatch by name with a label twice: the pairing is ambiguous

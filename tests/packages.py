@@ -1,10 +1,16 @@
-"""Copies of this repository's package for tests that break one thing in it: copy, edit cells, pin again."""
+"""Copies of this repository's package for tests that break one thing in it: copy, edit cells, pin again; and
+`shared`, for what a test run makes once (across pytest-xdist workers)."""
 
 from __future__ import annotations
 
 import csv
+import fcntl
+import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 PARTS = ("datapackage.json", "resources", "schemas", "checks", "validators", "releases", "CHANGELOG.md", "site.yaml")
@@ -30,3 +36,18 @@ def edit_cells(pkg: Path, table: str, key: str, **cells: str) -> None:
     with open(path, "w", encoding="utf-8", newline="") as fh:
         csv.writer(fh, lineterminator="\n").writerows(rows)
     rehash(pkg)
+
+
+def shared(factory: pytest.TempPathFactory, name: str, make: Callable[[Path], object]) -> Path:
+    """`<run folder>/<name>`, made by `make(path)` once for the whole run (every xdist worker), never twice."""
+    base = factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    target, done = root / name, root / f"{name}.done"
+    with open(root / f"{name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            if target.exists():  # left half-made by a worker whose `make` failed: start again
+                shutil.rmtree(target)
+            make(target)
+            done.touch()
+    return target

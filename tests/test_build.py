@@ -38,16 +38,13 @@ def copy_with_registry(src: Path, dest: Path) -> Path:
     return root
 
 
-@pytest.fixture(scope="module")
-def pkg(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return copy_with_registry(REPO, tmp_path_factory.mktemp("pkg"))
+@pytest.fixture
+def pkg(repo_package: Path) -> Path:
+    """The repository's package, shared and read-only (tests copy it to edit it); `release` is its build."""
+    return repo_package
 
 
-@pytest.fixture(scope="module")
-def release(pkg: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build(pkg, tmp_path_factory.mktemp("dist"))
-
-
+@pytest.mark.slow  # three builds, one in a new process
 def test_two_builds_are_byte_identical(pkg: Path, release: Path, tmp_path: Path) -> None:
     again = build(pkg, tmp_path / "elsewhere")
     assert again.name == release.name

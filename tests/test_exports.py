@@ -74,64 +74,63 @@ def test_generated_python_is_ruff_clean(pkg: Path) -> None:
     assert done.returncode == 0, done.stdout
 
 
-# Runs in a fresh interpreter in the package folder: only pandas + pandera, nothing of ours importable.
+# Runs in one fresh interpreter, in each package folder in turn: only pandas + pandera, nothing of ours importable.
 PLAIN = """
-import importlib.util, json, sys
+import importlib.util, json, os, sys
 import pandera.pandas as pa
-spec = importlib.util.spec_from_file_location("v", "validators/pandera/figures.py")
-mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
-assert "cbj_figures" not in sys.modules
-try:
-    mod.schema.validate(mod.read_csv("resources/figures.csv"), lazy=True)
-    print(json.dumps([]))
-except pa.errors.SchemaErrors as e:
-    cases = e.failure_cases
-    print(json.dumps(sorted({(str(r["column"]), str(r["check"]), str(r["index"])) for _, r in cases.iterrows()})))
+out = {}
+for name, folder, table in zip(sys.argv[1::3], sys.argv[2::3], sys.argv[3::3]):
+    os.chdir(folder)
+    spec = importlib.util.spec_from_file_location(f"v_{len(out)}", f"validators/pandera/{table}.py")
+    mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
+    assert "cbj_figures" not in sys.modules
+    try:
+        mod.schema.validate(mod.read_csv(f"resources/{table}.csv"), lazy=True)
+        out[name] = []
+    except pa.errors.SchemaErrors as e:
+        cases = e.failure_cases
+        out[name] = sorted({(str(r["column"]), str(r["check"]), str(r["index"])) for _, r in cases.iterrows()})
+print(json.dumps(out))
 """
 
+# case -> (table, edits [(file, old, new)], the failures pandera reports: [column, check, index])
+PLAIN_CASES: dict[str, tuple[str, list[tuple[str, str, str]], list]] = {
+    "valid": ("figures", [], []),
+    "type": ("figures", [(FIGURES, ",11.5,", ",abc,")], [["value", "type", "2"]]),
+    "enum": ("figures", [(FIGURES, "exact", "exactly")], [["qualifier", "enum", "0"]]),  # builtin checks: `error`
+    "minimum": ("figures", [(FIGURES, "rev,2023", "rev,1999")], [["year", "minimum", "1"]]),
+    "primary-key": ("figures", [(FIGURES, "rev,2023", "rev,2024")],
+                    [[c, "multiple_fields_uniqueness", i] for c in ("figure_id", "year") for i in "01"]),
+    "required": ("figures", [(FIGURES, "approx,S02", ",S02")], [["qualifier", "not_nullable", "2"]]),
+    "min-length": ("figures", [(FIGURES, "\nNA,", "\nN,")], [["figure_id", "minLength", "2"]]),
+    # The figure id "NA" is a value, not a missing one (pandas' default na_values would drop it).
+    "na-text": ("figures", [(FIGURES, "\nNA,2024", "\nNA,2025")], []),
+    # A pattern must match the whole value.
+    "pattern": ("sources", [("resources/sources.csv", "S03,", "S033,"), (FIGURES, ",S03,", ",S033,")],
+                [["source_id", "pattern", "2"]]),
+}
 
-def plain_pandera(root: Path) -> list[list[str]]:
-    done = subprocess.run([sys.executable, "-I", "-c", PLAIN], cwd=root, capture_output=True, text=True, check=True)
+
+@pytest.fixture(scope="module")
+def plain_pandera(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[list[str]]]:
+    """What the exported pandera module says of each case's package, from one plain interpreter for all."""
+    base = tmp_path_factory.mktemp("plain")
+    args = []
+    for name, (table, edits, _) in PLAIN_CASES.items():
+        pkg = Path(shutil.copytree(FIXTURE, base / name))
+        export(pkg)
+        for rel, old, new in edits:
+            replace(pkg, rel, old, new)
+        args += [name, str(pkg), table]
+    done = subprocess.run([sys.executable, "-I", "-c", PLAIN, *args], cwd=base, capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize(
-    ("old", "new", "expected"),
-    [
-        (None, None, []),
-        (",11.5,", ",abc,", [["value", "type", "2"]]),
-        ("exact", "exactly", [["qualifier", "enum", "0"]]),  # builtin checks report `error`, not `name`
-        ("rev,2023", "rev,1999", [["year", "minimum", "1"]]),
-        (
-            "rev,2023",
-            "rev,2024",
-            [[c, "multiple_fields_uniqueness", i] for c in ("figure_id", "year") for i in "01"],
-        ),
-        ("approx,S02", ",S02", [["qualifier", "not_nullable", "2"]]),
-        ("\nNA,", "\nN,", [["figure_id", "minLength", "2"]]),
-    ],
-)
-def test_pandera_module_with_plain_pandas(pkg: Path, old: str | None, new: str | None, expected: list) -> None:
-    export(pkg)
-    if old is not None:
-        replace(pkg, FIGURES, old, new)
-    assert plain_pandera(pkg) == sorted(expected)
-
-
-def test_pandera_module_keeps_na_text(pkg: Path) -> None:
-    """The figure id "NA" is a value, not a missing one (pandas' default na_values would drop it)."""
-    export(pkg)
-    replace(pkg, FIGURES, "\nNA,2024", "\nNA,2025")  # harmless; "NA" must still count as present
-    assert plain_pandera(pkg) == []
-
-
-def test_pandera_pattern_is_full_match(pkg: Path) -> None:
-    export(pkg)
-    replace(pkg, "resources/sources.csv", "S03,", "S033,")
-    replace(pkg, FIGURES, ",S03,", ",S033,")
-    code = PLAIN.replace("figures", "sources")
-    done = subprocess.run([sys.executable, "-I", "-c", code], cwd=pkg, capture_output=True, text=True, check=True)
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == [["source_id", "pattern", "2"]]
+@pytest.mark.parametrize("case", list(PLAIN_CASES))
+def test_pandera_module_with_plain_pandas(case: str, plain_pandera: dict[str, list[list[str]]]) -> None:
+    assert plain_pandera[case] == sorted(PLAIN_CASES[case][2])
 
 
 def seen_by(findings: list[Finding]) -> set[tuple]:
@@ -161,6 +160,7 @@ def test_run_pandera_locates_lines(pkg: Path) -> None:
     assert {(f.line, f.field) for f in again} <= {(2, "figure_id,year")}  # the enum and the repeat at line 3 are gone
 
 
+@pytest.mark.slow  # Great Expectations, in this process
 def test_run_ge(pkg: Path) -> None:
     pytest.importorskip("great_expectations")
     spec = open_package(pkg)

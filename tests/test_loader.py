@@ -15,7 +15,6 @@ import pandas as pd
 import polars as pl
 import pytest
 
-from cbj_figures.build import build
 from cbj_figures.frames import to_pandas
 from cbj_figures.loader import (
     IntegrityError,
@@ -25,19 +24,11 @@ from cbj_figures.loader import (
     data_root,
     load,
 )
-from cbj_figures.package import copy_package
 from cbj_figures.safeio import file_digest
 from cbj_figures.schema import parse_schema
 
 REPO = Path(__file__).resolve().parents[1]
 VERSION = json.loads((REPO / "datapackage.json").read_text(encoding="utf-8"))["version"]  # the current release
-
-
-@pytest.fixture(scope="module")
-def release(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A built release of a copy of the real package."""
-    tmp = tmp_path_factory.mktemp("release")
-    return build(copy_package(REPO, tmp / "pkg"), tmp / "dist")
 
 
 @pytest.fixture

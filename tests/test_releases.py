@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 from hostile.hostile_http import serving
+from packages import shared
 
 from cbj_figures import fetch, loader, safeio
 from cbj_figures.build import EXTRAS, build, rehash
@@ -334,19 +335,21 @@ def test_download_urls() -> None:
 
 
 @pytest.fixture
-def repo(tmp_path: Path) -> Path:
+def repo(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The repository's package, releases and the files a release zip ships, in a folder of its own."""
-    root = tmp_path / "repo"
-    root.mkdir()
-    for part in ("datapackage.json", "resources", "schemas", "releases", *EXTRAS):
-        if (REPO / part).is_dir():
-            shutil.copytree(REPO / part, root / part)
-        elif (REPO / part).is_file():
-            (root / part).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(REPO / part, root / part)
-    if CURRENT not in KNOWN:  # the working version is not recorded yet: record it in the copy
-        record(root)
-    return root
+
+    def make(root: Path) -> None:
+        root.mkdir()
+        for part in ("datapackage.json", "resources", "schemas", "releases", *EXTRAS):
+            if (REPO / part).is_dir():
+                shutil.copytree(REPO / part, root / part)
+            elif (REPO / part).is_file():
+                (root / part).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(REPO / part, root / part)
+        if CURRENT not in KNOWN:  # the working version is not recorded yet: record it (once a run)
+            record(root)
+
+    return Path(shutil.copytree(shared(tmp_path_factory, "releases-repo", make), tmp_path / "repo"))
 
 
 def bump(root: Path, version: str) -> None:
@@ -358,6 +361,7 @@ def bump(root: Path, version: str) -> None:
     log.write_text(text, encoding="utf-8")
 
 
+@pytest.mark.slow  # two releases recorded
 def test_record_appends_and_never_changes_a_published_release(repo: Path) -> None:
     before = read_index(repo)[-1]
     assert record(repo).sha256 == before.sha256  # the same bytes again: nothing changes

@@ -66,14 +66,15 @@ def where(report) -> set[tuple[str, str, str | None, int | None, str | None]]:
     return {(f.layer, f.code, f.file, f.line, f.field) for f in report.findings}
 
 
-def test_the_package_is_valid_in_every_layer():
-    report = run(ROOT, ge=True)
-    assert report.valid, render(report)
-    assert report.findings == []
-    assert report.layers_run == [
+def test_the_package_is_valid_in_every_layer(repo_report):
+    """`cbj-figures validate --all` of the package (run once a session; its JSON report)."""
+    assert repo_report["valid"], repo_report["findings"]
+    assert repo_report["findings"] == []
+    assert repo_report["layers_run"] == [
         "descriptor", "tables", "conventions", "consistency", "provenance", "pandera", "great_expectations"
     ]
-    assert len(report.reconciliations) >= 50 and all(r.holds for r in report.reconciliations)
+    reconciliations = repo_report["reconciliations"]
+    assert len(reconciliations) >= 50 and all(r["holds"] for r in reconciliations)
 
 
 def test_without_the_opt_in_the_package_is_judged_by_the_standard_alone(pkg):
@@ -182,6 +183,7 @@ def test_harmless_edits_still_pass(pkg, harmless):
     assert report.valid, render(report)
 
 
+@pytest.mark.slow  # Great Expectations, in this process
 def test_the_cross_checks_bite_and_report_only_what_the_tables_layer_did_not(pkg):
     """pandera and GE find the bad enum too, but it is reported once: by the tables layer."""
     from cbj_figures.crosscheck import run_ge, run_pandera

@@ -36,6 +36,8 @@ from .conftest import (
     rehash,
 )
 
+pytestmark = pytest.mark.slow
+
 TEXT = "resources/sources/000_d31d061fede478c7.txt"
 CONCURRENCY = 8  # most waiting children are blocked or capped; at most two memory bombs at a time
 # what a child prints when it hits the memory or file-size cap this suite sets (RLIMIT_DATA, RLIMIT_FSIZE)

@@ -75,6 +75,7 @@ def _refused(outcome: dict | None, result) -> None:
 # ---------------------------------------------------------------- controls
 
 
+@pytest.mark.slow
 def test_a_genuine_release_loads_from_folder_and_zip(release: Path, cli: Runner) -> None:
     for source in (release, release.parent / f"{RELEASE}.zip"):
         outcome, result = run_load(cli, table="market_size", source=source)
@@ -96,6 +97,7 @@ def test_a_local_zip_with_a_wrong_known_hash_is_refused(release: Path, cli: Runn
     _refused(outcome, result)
 
 
+@pytest.mark.slow  # deflating 2 GiB of zeros to make the bomb
 def test_a_zip_bomb_is_refused_before_extraction(bomb: Path, cli: Runner) -> None:
     outcome, result = run_load(cli, table="market_size", source=bomb)
     _refused(outcome, result)

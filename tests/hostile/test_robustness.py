@@ -61,7 +61,10 @@ def _empty_policy_events(pkg: Path) -> None:
     rehash(pkg)
 
 
-@pytest.mark.parametrize("command", ["validate", "build", "cite-table", "cite-package", "diff", "check-version"])
+@pytest.mark.parametrize(
+    "command",
+    [pytest.param("validate", marks=pytest.mark.slow), "build", "cite-table", "cite-package", "diff", "check-version"],
+)
 def test_a_table_with_only_its_header_is_handled(command: str, pkg: Path, cli: Runner, tmp_path: Path) -> None:
     old = shutil.copytree(pkg, tmp_path / "old")
     for extra in ("releases", "CHANGELOG.md"):
@@ -101,6 +104,7 @@ def test_a_signalling_nan_cell_is_one_located_finding(pkg: Path, cli: Runner, tm
     ]
 
 
+@pytest.mark.slow
 def test_huge_and_nan_integers_leave_every_other_finding_in_place(pkg: Path, cli: Runner, tmp_path: Path) -> None:
     """`1e400` and `NaN` in an integer field, next to other broken tables: every finding is reported, located."""
     huge = edit_row(pkg, "company_counts", "jiliu-customers-2024-products", value="1e400")
@@ -199,6 +203,7 @@ def test_carriage_return_line_ends_are_handled(pkg: Path, cli: Runner, tmp_path:
 # ---------------------------------------------------------------- Ctrl-C
 
 
+@pytest.mark.slow
 def test_ctrl_c_exits_130_without_a_traceback(pkg: Path, cli: Runner) -> None:
     child = cli.start("validate", pkg, "--all")
     time.sleep(2.5)  # well into the layers (a full run takes several seconds)
@@ -222,6 +227,7 @@ def test_a_stale_staging_folder_is_removed_by_the_next_build(pkg: Path, cli: Run
     assert not stale.exists(), "the staging folder of an interrupted build is still there"
 
 
+@pytest.mark.slow
 def test_a_build_killed_mid_write_leaves_nothing_after_the_next(pkg: Path, cli: Runner, tmp_path: Path) -> None:
     out = tmp_path / "out"
     child = cli.start("build", pkg, "--out", out)
@@ -254,6 +260,7 @@ def test_a_figure_id_used_in_two_tables_is_a_finding(pkg: Path, cli: Runner, tmp
     assert hits, "the duplicated figure_id is not reported"
 
 
+@pytest.mark.slow
 def test_validate_writes_nothing_but_the_reports_asked_for(pkg: Path, cli: Runner, tmp_path: Path) -> None:
     edit_row(pkg, "leasing_deals", "zhongyin-2026-01-09", lease_structure="rental")
     rehash(pkg)

@@ -46,6 +46,7 @@ def _assert_never_echoed(canary: str, result, reports: dict[str, Path]) -> None:
             assert canary not in path.read_text(encoding="utf-8", errors="replace"), f"the secret is in --{kind}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("target", ["environ", "key-file"])
 @pytest.mark.parametrize("table", ["market_size", "entities"])
 def test_a_table_symlinked_outside_is_refused_without_echo(
@@ -63,6 +64,7 @@ def test_a_table_symlinked_outside_is_refused_without_echo(
     assert f"resources/{table}.csv" in files
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("target", ["environ", "key-file"])
 def test_a_source_text_symlinked_outside_is_refused_without_echo(
     target: str, pkg: Path, cli: Runner, tmp_path: Path, canary: str
@@ -127,6 +129,7 @@ def test_build_never_echoes_a_table_from_outside(
     assert result.rc == 2, result.brief()
 
 
+@pytest.mark.slow
 def test_diff_and_cite_never_echo_a_table_from_outside(
     pkg: Path, cli: Runner, tmp_path: Path, canary: str
 ) -> None:
